@@ -1,0 +1,762 @@
+//! CPython-exact canonical JSON, in one pass over the bytes.
+//!
+//! Browser Use signs `json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)`.
+//! [`canonicalize`] prints exactly that without building a JSON value: it parses the input
+//! once, writing each scalar straight into the output, and sorts an object's members by
+//! moving their already-written bytes once the object closes. Nothing goes through `f64`
+//! but floats (which CPython parses to a double too), so integers of any length stay exact.
+//!
+//! No crate does this: serde_json and friends print floats the JavaScript way (`1e-7`,
+//! `10000000000000000`), escape differently, and lose big integers or key order.
+//!
+//! What CPython does, and so what this does:
+//! - keys sorted by code point, the last of duplicate keys winning;
+//! - `ensure_ascii`: everything outside 0x20..=0x7E escaped, as `\"`, `\\`, `\b`, `\f`,
+//!   `\n`, `\r`, `\t` or lowercase `\uXXXX`; astral characters as surrogate pairs; lone
+//!   surrogates (from `\ud800` escapes or surrogatepass UTF-8) kept as `\ud800`;
+//! - floats in `repr` form (`1.0`, `1e-07`, `1e+16`, `1000000000000000.0`, `-0.0`), floats
+//!   that overflow as `Infinity`; the literals `NaN`, `Infinity`, `-Infinity` accepted;
+//! - integers kept digit for digit (`-0` prints `0`), refused past 4300 digits as CPython
+//!   3.11 does;
+//! - a leading UTF-8 byte order mark skipped (`json.loads` on bytes decodes with
+//!   `utf-8-sig`); invalid UTF-8, control characters in strings and trailing data refused.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+/// Deepest nesting accepted. CPython stops near 1000 (its recursion limit); this stays
+/// well under what a Worker's stack holds.
+pub const MAX_DEPTH: usize = 512;
+
+/// CPython 3.11's `sys.get_int_max_str_digits()` default: `int()` of a longer digit string
+/// raises, so Browser Use's own verifier cannot accept such a body either.
+pub const MAX_INT_DIGITS: usize = 4300;
+
+/// Why a body is not JSON that CPython's `json.loads` accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at byte {offset}")]
+pub struct CanonicalError {
+    /// What was wrong, in the words of CPython's `JSONDecodeError` where it has them.
+    pub what: &'static str,
+    /// Byte offset into the input.
+    pub offset: usize,
+}
+
+/// Appends to `out` what CPython prints for
+/// `json.dumps(json.loads(input), separators=(",", ":"), sort_keys=True)`.
+///
+/// On error `out` holds a partial result; callers discard it.
+pub fn canonicalize(input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    Canonicalizer::default().canonicalize(input, out)
+}
+
+/// Reusable scratch space for [`canonicalize`]: keeps its buffers between calls so a hot
+/// path allocates nothing once warm.
+#[derive(Debug, Default)]
+pub struct Canonicalizer {
+    /// Members of the objects currently open, innermost last.
+    members: Vec<Member>,
+    /// Decoded keys that had escapes in them (most keys are compared straight from input).
+    keys: Vec<u8>,
+    /// Where an unsorted object is reassembled.
+    scratch: Vec<u8>,
+    /// Formatting space for floats.
+    num: String,
+}
+
+/// One `"key":value` already written to the output, and where its sort key lives.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    key: KeyRef,
+    start: usize,
+    end: usize,
+}
+
+/// A key's code points as (generalized) UTF-8, whose byte order is code point order.
+#[derive(Debug, Clone, Copy)]
+enum KeyRef {
+    /// The key as it stands in the input: it had no escapes.
+    Input(usize, usize),
+    /// The key decoded into `Canonicalizer::keys`.
+    Decoded(usize, usize),
+}
+
+impl Canonicalizer {
+    /// As [`canonicalize`], reusing this value's buffers.
+    pub fn canonicalize(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+        self.members.clear();
+        self.keys.clear();
+        let pos = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut p = Parser {
+            src: input,
+            pos,
+            out,
+            st: self,
+        };
+        p.skip_ws();
+        p.value(0)?;
+        p.skip_ws();
+        if p.pos != p.src.len() {
+            return Err(p.err("Extra data"));
+        }
+        Ok(())
+    }
+}
+
+struct Parser<'a> {
+    src: &'a [u8],
+    pos: usize,
+    out: &'a mut Vec<u8>,
+    st: &'a mut Canonicalizer,
+}
+
+impl Parser<'_> {
+    fn err(&self, what: &'static str) -> CanonicalError {
+        CanonicalError {
+            what,
+            offset: self.pos,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `lit` if the input continues with it.
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        if self.src[self.pos..].starts_with(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => {
+                self.pos += 1;
+                self.string(None)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                if self.eat(b"-Infinity") {
+                    self.out.extend_from_slice(b"-Infinity");
+                    Ok(())
+                } else {
+                    self.number()
+                }
+            }
+            _ => {
+                for lit in [&b"null"[..], b"true", b"false", b"NaN", b"Infinity"] {
+                    if self.eat(lit) {
+                        self.out.extend_from_slice(lit);
+                        return Ok(());
+                    }
+                }
+                Err(self.err("Expecting value"))
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        self.pos += 1;
+        self.out.push(b'[');
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.out.push(b']');
+            return Ok(());
+        }
+        loop {
+            self.value(depth)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.out.push(b',');
+                    self.skip_ws();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    self.out.push(b']');
+                    return Ok(());
+                }
+                _ => return Err(self.err("Expecting ',' delimiter")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        self.pos += 1;
+        self.out.push(b'{');
+        let body_start = self.out.len();
+        let first_member = self.st.members.len();
+        let keys_mark = self.st.keys.len();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.out.push(b'}');
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.err("Expecting property name enclosed in double quotes"));
+            }
+            let start = self.out.len();
+            self.pos += 1;
+            let key_start = self.pos;
+            let decoded = self.st.keys.len();
+            let had_escapes = {
+                let mut escaped = false;
+                self.string(Some(&mut escaped))?;
+                escaped
+            };
+            let key = if had_escapes {
+                KeyRef::Decoded(decoded, self.st.keys.len())
+            } else {
+                // No escapes: the input bytes are the code points' UTF-8 already.
+                self.st.keys.truncate(decoded);
+                KeyRef::Input(key_start, self.pos - 1)
+            };
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.err("Expecting ':' delimiter"));
+            }
+            self.pos += 1;
+            self.out.push(b':');
+            self.skip_ws();
+            self.value(depth)?;
+            self.st.members.push(Member {
+                key,
+                start,
+                end: self.out.len(),
+            });
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.out.push(b',');
+                    self.skip_ws();
+                }
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.err("Expecting ',' delimiter")),
+            }
+        }
+        self.sort_members(first_member, body_start);
+        self.out.push(b'}');
+        self.st.members.truncate(first_member);
+        self.st.keys.truncate(keys_mark);
+        Ok(())
+    }
+
+    /// Puts the members of the object whose body starts at `body_start` in key order,
+    /// keeping the last of equal keys, as a Python dict built by `json.loads` and printed
+    /// with `sort_keys=True` would.
+    fn sort_members(&mut self, first: usize, body_start: usize) {
+        let Canonicalizer {
+            members,
+            keys,
+            scratch,
+            ..
+        } = &mut *self.st;
+        let src = self.src;
+        let key_of = |k: KeyRef| -> &[u8] {
+            match k {
+                KeyRef::Input(a, b) => &src[a..b],
+                KeyRef::Decoded(a, b) => &keys[a..b],
+            }
+        };
+        let ms = &mut members[first..];
+        if ms
+            .windows(2)
+            .all(|w| key_of(w[0].key).cmp(key_of(w[1].key)) == Ordering::Less)
+        {
+            return; // already in order, no duplicates: the common case costs one compare each
+        }
+        // Stable: among equal keys the input order survives, so the last one is the winner.
+        ms.sort_by(|a, b| key_of(a.key).cmp(key_of(b.key)));
+        scratch.clear();
+        for (i, m) in ms.iter().enumerate() {
+            let superseded = ms
+                .get(i + 1)
+                .is_some_and(|next| key_of(next.key) == key_of(m.key));
+            if superseded {
+                continue;
+            }
+            if !scratch.is_empty() {
+                scratch.push(b',');
+            }
+            scratch.extend_from_slice(&self.out[m.start..m.end]);
+        }
+        self.out.truncate(body_start);
+        self.out.extend_from_slice(scratch);
+    }
+
+    /// Parses a string whose opening quote is consumed, writing it (quoted, escaped as
+    /// CPython's `ensure_ascii` does) to the output. With `key`, the decoded code points also
+    /// go to `keys`, and `key` is set when the string had escapes.
+    fn string(&mut self, mut key: Option<&mut bool>) -> Result<(), CanonicalError> {
+        self.out.push(b'"');
+        loop {
+            // Copy the run of bytes that print as themselves in one go.
+            let run = self.src[self.pos..]
+                .iter()
+                .position(|&b| !(0x20..=0x7E).contains(&b) || b == b'"' || b == b'\\')
+                .unwrap_or(self.src.len() - self.pos);
+            let plain = &self.src[self.pos..self.pos + run];
+            self.out.extend_from_slice(plain);
+            if key.is_some() {
+                self.st.keys.extend_from_slice(plain);
+            }
+            self.pos += run;
+            let Some(b) = self.peek() else {
+                return Err(self.err("Unterminated string"));
+            };
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    self.out.push(b'"');
+                    return Ok(());
+                }
+                b'\\' => {
+                    if let Some(escaped) = key.as_deref_mut() {
+                        *escaped = true;
+                    }
+                    let cp = self.escape()?;
+                    self.emit(cp, key.is_some());
+                }
+                0..=0x1F => return Err(self.err("Invalid control character")),
+                _ => {
+                    let cp = self.utf8_char()?;
+                    self.emit(cp, key.is_some());
+                }
+            }
+        }
+    }
+
+    /// Decodes one backslash escape; `\uD83D\uDE00` pairs become one code point.
+    fn escape(&mut self) -> Result<u32, CanonicalError> {
+        self.pos += 1;
+        let Some(c) = self.peek() else {
+            return Err(self.err("Unterminated string"));
+        };
+        self.pos += 1;
+        Ok(match c {
+            b'"' => 0x22,
+            b'\\' => 0x5C,
+            b'/' => 0x2F,
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => 0x0A,
+            b'r' => 0x0D,
+            b't' => 0x09,
+            b'u' => {
+                let hi = self.hex4()?;
+                if (0xD800..0xDC00).contains(&hi) && self.src[self.pos..].starts_with(b"\\u") {
+                    let save = self.pos;
+                    self.pos += 2;
+                    let lo = self.hex4()?;
+                    if (0xDC00..0xE000).contains(&lo) {
+                        return Ok(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+                    }
+                    self.pos = save;
+                }
+                hi
+            }
+            _ => {
+                self.pos -= 2;
+                return Err(self.err("Invalid \\escape"));
+            }
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u32, CanonicalError> {
+        let digits = self
+            .src
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let n = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?;
+            v = v << 4 | n;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    /// Decodes one UTF-8 sequence as CPython's `utf-8` codec with `surrogatepass` does:
+    /// strict UTF-8, except that encoded surrogates (ED A0..BF xx) are accepted.
+    fn utf8_char(&mut self) -> Result<u32, CanonicalError> {
+        let s = &self.src[self.pos..];
+        let bad = || CanonicalError {
+            what: "invalid UTF-8",
+            offset: self.pos,
+        };
+        let cont = |i: usize| match s.get(i) {
+            Some(&b) if b & 0xC0 == 0x80 => Ok(u32::from(b & 0x3F)),
+            _ => Err(bad()),
+        };
+        let (cp, len) = match s[0] {
+            0x7F => (0x7F, 1),
+            0xC2..=0xDF => (u32::from(s[0] & 0x1F) << 6 | cont(1)?, 2),
+            0xE0..=0xEF => {
+                let cp = u32::from(s[0] & 0x0F) << 12 | cont(1)? << 6 | cont(2)?;
+                if cp < 0x800 {
+                    return Err(bad());
+                }
+                (cp, 3)
+            }
+            0xF0..=0xF4 => {
+                let cp = u32::from(s[0] & 0x07) << 18 | cont(1)? << 12 | cont(2)? << 6 | cont(3)?;
+                if !(0x10000..=0x10FFFF).contains(&cp) {
+                    return Err(bad());
+                }
+                (cp, 4)
+            }
+            _ => return Err(bad()),
+        };
+        self.pos += len;
+        Ok(cp)
+    }
+
+    /// Writes one code point as CPython's `ensure_ascii` encoder does; with `key`, also its
+    /// generalized UTF-8 to the decoded-key buffer.
+    fn emit(&mut self, cp: u32, key: bool) {
+        if key {
+            push_wtf8(&mut self.st.keys, cp);
+        }
+        let out = &mut *self.out;
+        match cp {
+            0x22 => out.extend_from_slice(b"\\\""),
+            0x5C => out.extend_from_slice(b"\\\\"),
+            0x0A => out.extend_from_slice(b"\\n"),
+            0x0D => out.extend_from_slice(b"\\r"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            0x20..=0x7E => out.push(cp as u8),
+            0x10000.. => {
+                let v = cp - 0x10000;
+                push_u_escape(out, 0xD800 | (v >> 10));
+                push_u_escape(out, 0xDC00 | (v & 0x3FF));
+            }
+            _ => push_u_escape(out, cp),
+        }
+    }
+
+    fn number(&mut self) -> Result<(), CanonicalError> {
+        let start = self.pos;
+        let digits = |p: &mut Self| {
+            let n = p.src[p.pos..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            p.pos += n;
+            n
+        };
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => {
+                self.pos = start;
+                return Err(self.err("Expecting value"));
+            }
+        }
+        let int_end = self.pos;
+        let mut is_float = false;
+        // A '.' or 'e' not followed by digits is not part of the number (CPython backtracks);
+        // what follows is then unexpected and refused by the caller.
+        if self.peek() == Some(b'.') && self.src.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+            digits(self);
+            is_float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            let e_start = self.pos;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if digits(self) > 0 {
+                is_float = true;
+            } else {
+                self.pos = e_start;
+            }
+        }
+        if !is_float {
+            let int = &self.src[int_start..int_end];
+            if int.len() > MAX_INT_DIGITS {
+                self.pos = start;
+                return Err(self.err("integer has more digits than CPython's limit of 4300"));
+            }
+            if negative && int != b"0" {
+                self.out.push(b'-');
+            }
+            self.out.extend_from_slice(int);
+            return Ok(());
+        }
+        // ASCII by construction, so this cannot fail; Rust's parse rounds correctly, as
+        // CPython's float() does, and overflows to infinity the same way.
+        let text = std::str::from_utf8(&self.src[start..self.pos]).unwrap_or_default();
+        let x: f64 = text.parse().map_err(|_| self.err("Expecting value"))?;
+        push_float_repr(self.out, &mut self.st.num, x);
+        Ok(())
+    }
+}
+
+/// `\uXXXX` with lowercase hex, as CPython writes it.
+fn push_u_escape(out: &mut Vec<u8>, v: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        HEX[(v >> 12 & 0xF) as usize],
+        HEX[(v >> 8 & 0xF) as usize],
+        HEX[(v >> 4 & 0xF) as usize],
+        HEX[(v & 0xF) as usize],
+    ]);
+}
+
+/// UTF-8 generalized to surrogates, so that byte order is code point order for every key.
+fn push_wtf8(buf: &mut Vec<u8>, cp: u32) {
+    match cp {
+        0..=0x7F => buf.push(cp as u8),
+        0x80..=0x7FF => buf.extend_from_slice(&[0xC0 | (cp >> 6) as u8, 0x80 | (cp & 0x3F) as u8]),
+        0x800..=0xFFFF => buf.extend_from_slice(&[
+            0xE0 | (cp >> 12) as u8,
+            0x80 | (cp >> 6 & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]),
+        _ => buf.extend_from_slice(&[
+            0xF0 | (cp >> 18) as u8,
+            0x80 | (cp >> 12 & 0x3F) as u8,
+            0x80 | (cp >> 6 & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]),
+    }
+}
+
+/// Writes `x` as CPython's `float.__repr__` (and so `json.dumps`) does: the shortest digits
+/// that round-trip, in fixed notation when the decimal exponent is in -4..=15 (with `.0`
+/// for whole numbers), else as `d.ddde±XX` with at least two exponent digits.
+pub fn push_float_repr(out: &mut Vec<u8>, num: &mut String, x: f64) {
+    if x.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if x.is_infinite() {
+        out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
+        return;
+    }
+    // Rust's `{:e}` prints the shortest round-trip digits too: "-1.2345e-7".
+    num.clear();
+    let _ = write!(num, "{x:e}");
+    let (mantissa, exp) = num.split_once('e').unwrap_or((num.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(|&b| b != b'.').collect();
+    out.extend_from_slice(sign.as_bytes());
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.extend_from_slice(&digits);
+                out.resize(out.len() + int_len - digits.len(), b'0');
+                out.extend_from_slice(b".0");
+            } else {
+                out.extend_from_slice(&digits[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
+            }
+        } else {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + (-exp - 1) as usize, b'0');
+            out.extend_from_slice(&digits);
+        }
+    } else {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        let mut out = Vec::new();
+        canonicalize(s.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn fails(s: &[u8]) -> &'static str {
+        canonicalize(s, &mut Vec::new()).unwrap_err().what
+    }
+
+    #[test]
+    fn sorts_keys_by_code_point_and_compacts() {
+        assert_eq!(
+            canon(
+                r#"{ "b": [1, {"z": null, "a": true}], "10": "x", "2": "y", "\u00e9": 1, "z": 2 }"#
+            ),
+            r#"{"10":"x","2":"y","b":[1,{"a":true,"z":null}],"z":2,"\u00e9":1}"#
+        );
+    }
+
+    #[test]
+    fn last_duplicate_key_wins() {
+        assert_eq!(canon(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+        assert_eq!(canon(r#"{"a":1,"\u0061":2}"#), r#"{"a":2}"#);
+    }
+
+    #[test]
+    fn astral_keys_sort_after_the_bmp_even_when_escaped_as_pairs() {
+        // U+1F600 sorts after U+FFFD although its surrogates (D83D) sort before it.
+        assert_eq!(
+            canon(r#"{"\ud83d\ude00":1,"\ufffd":2}"#),
+            r#"{"\ufffd":2,"\ud83d\ude00":1}"#
+        );
+        assert_eq!(
+            canon(r#"{"😀":1,"\ufffd":2}"#),
+            r#"{"\ufffd":2,"\ud83d\ude00":1}"#
+        );
+    }
+
+    #[test]
+    fn escapes_like_ensure_ascii() {
+        assert_eq!(
+            canon("\"M\u{fc}nchen \u{1F600} \u{7f} \\/ \\u0041 \\u000A \\t \\ud800 \u{2028}\""),
+            r#""M\u00fcnchen \ud83d\ude00 \u007f / A \n \t \ud800 \u2028""#
+        );
+    }
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        let cases = [
+            ("1.0", "1.0"),
+            ("1e-7", "1e-07"),
+            ("1e16", "1e+16"),
+            ("1e15", "1000000000000000.0"),
+            ("-0.0", "-0.0"),
+            ("2.50", "2.5"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("1.5E300", "1.5e+300"),
+            ("1e400", "Infinity"),
+            ("-1e400", "-Infinity"),
+            ("5e-324", "5e-324"),
+            ("123456789.125", "123456789.125"),
+            ("0.1", "0.1"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canon(input), want, "input {input}");
+        }
+    }
+
+    #[test]
+    fn integers_stay_exact() {
+        assert_eq!(canon("12345678901234567890123"), "12345678901234567890123");
+        assert_eq!(canon("-0"), "0");
+        assert_eq!(canon("-12"), "-12");
+        let max = "9".repeat(MAX_INT_DIGITS);
+        assert_eq!(canon(&max), max);
+        assert_eq!(
+            fails(format!("{max}9").as_bytes()),
+            "integer has more digits than CPython's limit of 4300"
+        );
+    }
+
+    #[test]
+    fn accepts_python_literals_and_bom() {
+        assert_eq!(
+            canon("[NaN, Infinity, -Infinity]"),
+            "[NaN,Infinity,-Infinity]"
+        );
+        let mut out = Vec::new();
+        canonicalize(b"\xEF\xBB\xBF{\"a\":1}", &mut out).unwrap();
+        assert_eq!(out, b"{\"a\":1}");
+    }
+
+    #[test]
+    fn refuses_what_python_refuses() {
+        assert_eq!(fails(b""), "Expecting value");
+        assert_eq!(fails(b"[1,]"), "Expecting value");
+        assert_eq!(
+            fails(b"{\"a\":1,}"),
+            "Expecting property name enclosed in double quotes"
+        );
+        assert_eq!(fails(b"01"), "Extra data");
+        assert_eq!(fails(b"1."), "Extra data");
+        assert_eq!(fails(b"{\"a\" 1}"), "Expecting ':' delimiter");
+        assert_eq!(fails(b"\"a\x01\""), "Invalid control character");
+        assert_eq!(fails(b"\"\\x\""), "Invalid \\escape");
+        assert_eq!(fails(b"\"\\u12\""), "Invalid \\uXXXX escape");
+        assert_eq!(fails(b"\"\xC0\x80\""), "invalid UTF-8");
+        assert_eq!(fails(b"\"abc"), "Unterminated string");
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(fails(deep.as_bytes()), "nesting too deep");
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert_eq!(canon(&ok), ok);
+    }
+
+    #[test]
+    fn encoded_surrogates_pass_as_python_surrogatepass_does() {
+        let mut out = Vec::new();
+        canonicalize(b"\"\xED\xA0\x80\"", &mut out).unwrap();
+        assert_eq!(out, br#""\ud800""#);
+    }
+
+    #[test]
+    fn reusable_state_gives_the_same_answer() {
+        let mut c = Canonicalizer::default();
+        for _ in 0..3 {
+            let mut out = Vec::new();
+            c.canonicalize(br#"{"b":{"y":1,"x":2},"a":[3]}"#, &mut out)
+                .unwrap();
+            assert_eq!(out, br#"{"a":[3],"b":{"x":2,"y":1}}"#);
+        }
+    }
+}

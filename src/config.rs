@@ -1,0 +1,424 @@
+//! The Worker's configuration: wrangler.toml `[vars]` and secret names, parsed and validated.
+//!
+//! Lookups are closures, so this module never sees the runtime: the edge passes
+//! `|name| env.var(name)`, tests pass a map. Every problem is a [`ConfigError`] that names
+//! the variable or source at fault; the edge answers it with `500 {"error":"config"}`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// How long a seen ID is kept, when `DEDUP_TTL_S` is not set: 7 days, longer than any
+/// provider retries.
+pub const DEFAULT_DEDUP_TTL_S: u64 = 604_800;
+/// KV refuses an `expiration_ttl` under 60 s.
+pub const MIN_DEDUP_TTL_S: u64 = 60;
+/// Largest body accepted, when `MAX_BODY_BYTES` is not set.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1_048_576;
+/// Inline forward timeout in origin mode, when `ORIGIN_TIMEOUT_MS` is not set.
+pub const DEFAULT_ORIGIN_TIMEOUT_MS: u64 = 5_000;
+/// Providers give up on a delivery after about 10 s, so an inline forward must end sooner.
+pub const MAX_ORIGIN_TIMEOUT_MS: u64 = 9_000;
+/// First queue retry delay, when `RETRY_BASE_DELAY_S` is not set; it doubles each attempt.
+pub const DEFAULT_RETRY_BASE_DELAY_S: u32 = 10;
+
+/// The names the configuration is read from.
+pub mod names {
+    pub const FORWARD_MODE: &str = "FORWARD_MODE";
+    pub const ORIGIN_URL: &str = "ORIGIN_URL";
+    pub const ORIGIN_SECRET: &str = "ORIGIN_SECRET";
+    pub const ORIGIN_TIMEOUT_MS: &str = "ORIGIN_TIMEOUT_MS";
+    pub const DEDUP_TTL_S: &str = "DEDUP_TTL_S";
+    pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+    pub const RETRY_BASE_DELAY_S: &str = "RETRY_BASE_DELAY_S";
+    pub const SOURCES: &str = "SOURCES";
+}
+
+/// A configuration problem. The message names what to fix, never a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `SOURCES` is not a JSON object of source tables.
+    #[error("SOURCES is not a table of sources ([vars.SOURCES.<name>]): {0}")]
+    Sources(String),
+    /// One source's table is wrong.
+    #[error("source `{source_name}`: {problem}")]
+    Source {
+        source_name: String,
+        problem: String,
+    },
+    /// A secret a source names is not bound.
+    #[error(
+        "source `{source_name}`: secret `{secret}` is not set \
+         (wrangler secret put {secret}; locally, a line in .dev.vars)"
+    )]
+    MissingSecret { source_name: String, secret: String },
+    /// A `[vars]` entry or secret outside the sources is wrong.
+    #[error("{name}: {problem}")]
+    Var { name: &'static str, problem: String },
+}
+
+/// Where forwarded events go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardMode {
+    /// Enqueue on `EVENTS`; the queue consumer delivers to the origin with retries.
+    Queue,
+    /// Deliver to the origin inline; on failure fall back to the queue, else answer 503.
+    Origin,
+}
+
+/// The `[vars]` that apply to every source.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `FORWARD_MODE`: `queue` (default) or `origin`.
+    pub forward_mode: ForwardMode,
+    /// `ORIGIN_URL`: where normalized, signed events are POSTed (http or https).
+    pub origin_url: String,
+    /// `ORIGIN_TIMEOUT_MS`: inline forward timeout in origin mode (default 5000, at most 9000).
+    pub origin_timeout_ms: u64,
+    /// `DEDUP_TTL_S`: how long a seen ID is remembered (default 604800, at least 60).
+    pub dedup_ttl_s: u64,
+    /// `MAX_BODY_BYTES`: larger deliveries get 413 (default 1048576).
+    pub max_body_bytes: usize,
+    /// `RETRY_BASE_DELAY_S`: first queue retry delay, doubled on each attempt (default 10).
+    pub retry_base_delay_s: u32,
+}
+
+impl Settings {
+    /// Reads and validates the settings; `var` returns a `[vars]` value by name.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let forward_mode = match var(names::FORWARD_MODE).as_deref().map(str::trim) {
+            None | Some("") | Some("queue") => ForwardMode::Queue,
+            Some("origin") => ForwardMode::Origin,
+            Some(other) => {
+                return Err(ConfigError::Var {
+                    name: names::FORWARD_MODE,
+                    problem: format!("`{other}` is neither `queue` nor `origin`"),
+                })
+            }
+        };
+        let origin_url = var(names::ORIGIN_URL)
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .ok_or(ConfigError::Var {
+                name: names::ORIGIN_URL,
+                problem: "not set: events need somewhere to go".into(),
+            })?;
+        if !(origin_url.starts_with("http://") || origin_url.starts_with("https://")) {
+            return Err(ConfigError::Var {
+                name: names::ORIGIN_URL,
+                problem: format!("`{origin_url}` is not an http:// or https:// URL"),
+            });
+        }
+        let dedup_ttl_s = number(&var, names::DEDUP_TTL_S, DEFAULT_DEDUP_TTL_S)?;
+        if dedup_ttl_s < MIN_DEDUP_TTL_S {
+            return Err(ConfigError::Var {
+                name: names::DEDUP_TTL_S,
+                problem: format!(
+                    "{dedup_ttl_s} is under {MIN_DEDUP_TTL_S}, the shortest expiry KV allows"
+                ),
+            });
+        }
+        let max_body_bytes = number(&var, names::MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)?;
+        if max_body_bytes == 0 {
+            return Err(ConfigError::Var {
+                name: names::MAX_BODY_BYTES,
+                problem: "0 would refuse every delivery".into(),
+            });
+        }
+        let origin_timeout_ms = number(&var, names::ORIGIN_TIMEOUT_MS, DEFAULT_ORIGIN_TIMEOUT_MS)?;
+        if origin_timeout_ms == 0 || origin_timeout_ms > MAX_ORIGIN_TIMEOUT_MS {
+            return Err(ConfigError::Var {
+                name: names::ORIGIN_TIMEOUT_MS,
+                problem: format!(
+                    "{origin_timeout_ms} must be between 1 and {MAX_ORIGIN_TIMEOUT_MS}: \
+                     providers stop waiting after about 10 s"
+                ),
+            });
+        }
+        let retry_base_delay_s =
+            number(&var, names::RETRY_BASE_DELAY_S, DEFAULT_RETRY_BASE_DELAY_S)?;
+        Ok(Settings {
+            forward_mode,
+            origin_url,
+            origin_timeout_ms,
+            dedup_ttl_s,
+            max_body_bytes,
+            retry_base_delay_s,
+        })
+    }
+}
+
+fn number<T: FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Var {
+            name,
+            problem: format!("`{v}` is not a whole number"),
+        }),
+    }
+}
+
+/// Where a smartbrowse source finds its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// `POST /in/{source}/{token}`.
+    Path,
+    /// `Authorization: Bearer {token}`.
+    Bearer,
+    /// A header of the given name carries the token.
+    Header(String),
+}
+
+impl FromStr for TokenAuth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "path" => Ok(TokenAuth::Path),
+            "bearer" => Ok(TokenAuth::Bearer),
+            _ => match s.strip_prefix("header:").map(str::trim) {
+                Some(name) if !name.is_empty() && name.bytes().all(is_header_name_byte) => {
+                    Ok(TokenAuth::Header(name.to_owned()))
+                }
+                _ => Err(format!(
+                    "auth `{s}` is not `path`, `bearer` or `header:<Header-Name>`"
+                )),
+            },
+        }
+    }
+}
+
+fn is_header_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl<'de> Deserialize<'de> for TokenAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One `[vars.SOURCES.<name>]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Which provider's scheme authenticates this source: `browser-use`, `skyvern` or
+    /// `smartbrowse`.
+    pub provider: String,
+    /// Names of the Worker secrets holding this source's keys or tokens. Several: a
+    /// delivery matching any of them is accepted (key rotation).
+    pub secrets: Vec<String>,
+    /// Timestamp tolerance in seconds, past or future. browser-use: 300 when unset.
+    /// skyvern: not enforced unless set, since its timestamp header is not signed.
+    #[serde(default)]
+    pub tolerance_s: Option<u64>,
+    /// smartbrowse only, and required there: `path`, `bearer` or `header:<Header-Name>`.
+    #[serde(default)]
+    pub auth: Option<TokenAuth>,
+}
+
+/// The `SOURCES` table: source name to its (not yet validated) table. Each source is
+/// validated when a delivery for it arrives, so one broken source does not stop the others.
+#[derive(Debug, Clone, Default)]
+pub struct Sources(BTreeMap<String, serde_json::Value>);
+
+impl Sources {
+    /// Parses `SOURCES` as JSON (wrangler turns `[vars.SOURCES.*]` tables into a JSON object).
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        serde_json::from_str(json)
+            .map(Sources)
+            .map_err(|e| ConfigError::Sources(e.to_string()))
+    }
+
+    /// Takes an already-parsed `SOURCES` object.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
+        serde_json::from_value(value)
+            .map(Sources)
+            .map_err(|e| ConfigError::Sources(e.to_string()))
+    }
+
+    /// The names of the configured sources.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// The validated table of source `name`: `None` when there is no such source.
+    pub fn get(&self, name: &str) -> Option<Result<SourceConfig, ConfigError>> {
+        let table = self.0.get(name)?;
+        Some(
+            SourceConfig::deserialize(table).map_err(|e| ConfigError::Source {
+                source_name: name.to_owned(),
+                problem: e.to_string(),
+            }),
+        )
+    }
+}
+
+/// Resolves each secret name of a source through `lookup`, refusing a missing or empty one.
+pub fn resolve_secrets(
+    source_name: &str,
+    names: &[String],
+    lookup: impl Fn(&str) -> Option<Secret>,
+) -> Result<Vec<Secret>, ConfigError> {
+    if names.is_empty() {
+        return Err(ConfigError::Source {
+            source_name: source_name.to_owned(),
+            problem: "`secrets` is empty: name at least one secret binding".into(),
+        });
+    }
+    names
+        .iter()
+        .map(|n| match lookup(n) {
+            Some(s) if !s.is_empty() => Ok(s),
+            Some(_) => Err(ConfigError::Source {
+                source_name: source_name.to_owned(),
+                problem: format!("secret `{n}` is empty"),
+            }),
+            None => Err(ConfigError::MissingSecret {
+                source_name: source_name.to_owned(),
+                secret: n.clone(),
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const URL: (&str, &str) = ("ORIGIN_URL", "http://127.0.0.1:9000/events");
+
+    #[test]
+    fn defaults_apply_when_vars_are_unset() {
+        let s = Settings::from_vars(vars(&[URL])).unwrap();
+        assert_eq!(s.forward_mode, ForwardMode::Queue);
+        assert_eq!(s.dedup_ttl_s, DEFAULT_DEDUP_TTL_S);
+        assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(s.origin_timeout_ms, DEFAULT_ORIGIN_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn each_bad_var_is_named() {
+        let err = |pairs: &[(&str, &str)]| Settings::from_vars(vars(pairs)).unwrap_err();
+        assert!(matches!(
+            err(&[URL, ("DEDUP_TTL_S", "59")]),
+            ConfigError::Var {
+                name: "DEDUP_TTL_S",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(&[URL, ("DEDUP_TTL_S", "soon")]),
+            ConfigError::Var {
+                name: "DEDUP_TTL_S",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(&[URL, ("FORWARD_MODE", "pigeon")]),
+            ConfigError::Var {
+                name: "FORWARD_MODE",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(&[]),
+            ConfigError::Var {
+                name: "ORIGIN_URL",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(&[("ORIGIN_URL", "ftp://x")]),
+            ConfigError::Var {
+                name: "ORIGIN_URL",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(&[URL, ("ORIGIN_TIMEOUT_MS", "15000")]),
+            ConfigError::Var {
+                name: "ORIGIN_TIMEOUT_MS",
+                ..
+            }
+        ));
+        assert_eq!(
+            err(&[URL, ("DEDUP_TTL_S", "59")]).to_string(),
+            "DEDUP_TTL_S: 59 is under 60, the shortest expiry KV allows"
+        );
+    }
+
+    #[test]
+    fn sources_parse_and_validate_one_at_a_time() {
+        let s = Sources::from_json(
+            r#"{"bu":{"provider":"browser-use","secrets":["A"],"tolerance_s":60},
+                "sb":{"provider":"smartbrowse","secrets":["T"],"auth":"header:X-Token"},
+                "bad":{"provider":"skyvern","secrets":["K"],"auth":"carrier pigeon"},
+                "typo":{"provider":"skyvern","secret":["K"]}}"#,
+        )
+        .unwrap();
+        let bu = s.get("bu").unwrap().unwrap();
+        assert_eq!(
+            (bu.provider.as_str(), bu.tolerance_s),
+            ("browser-use", Some(60))
+        );
+        assert_eq!(
+            s.get("sb").unwrap().unwrap().auth,
+            Some(TokenAuth::Header("X-Token".into()))
+        );
+        assert!(s.get("nope").is_none());
+        let bad = s.get("bad").unwrap().unwrap_err().to_string();
+        assert!(
+            bad.starts_with("source `bad`: auth `carrier pigeon` is not"),
+            "{bad}"
+        );
+        let typo = s.get("typo").unwrap().unwrap_err().to_string();
+        assert!(typo.contains("unknown field `secret`"), "{typo}");
+        assert!(matches!(
+            Sources::from_json("[1]"),
+            Err(ConfigError::Sources(_))
+        ));
+    }
+
+    #[test]
+    fn secrets_must_exist_and_not_be_empty() {
+        let lookup = |n: &str| match n {
+            "SET" => Some(Secret::new("k")),
+            "EMPTY" => Some(Secret::new("")),
+            _ => None,
+        };
+        assert_eq!(
+            resolve_secrets("s", &["SET".into()], lookup).unwrap().len(),
+            1
+        );
+        let missing = resolve_secrets("s", &["SET".into(), "GONE".into()], lookup).unwrap_err();
+        assert_eq!(
+            missing,
+            ConfigError::MissingSecret {
+                source_name: "s".into(),
+                secret: "GONE".into()
+            }
+        );
+        assert!(missing.to_string().contains("wrangler secret put GONE"));
+        assert!(resolve_secrets("s", &["EMPTY".into()], lookup).is_err());
+        assert!(resolve_secrets("s", &[], lookup).is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! The CloudEvents 1.0 envelope (structured JSON) every delivery is normalized into.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::Error;
+use crate::providers::{Delivery, Provider, Verified};
+
+/// The CloudEvents `type` of a provider's test ping.
+pub const TEST_EVENT_TYPE: &str = "webhook.test";
+/// `datacontenttype` of every envelope.
+pub const DATA_CONTENT_TYPE: &str = "application/json";
+/// The content type an envelope is sent with.
+pub const CLOUDEVENTS_CONTENT_TYPE: &str = "application/cloudevents+json; charset=utf-8";
+
+/// A run's state in one vocabulary for every provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Queued,
+    Running,
+    Paused,
+    Completed,
+    Failed,
+    Canceled,
+    TimedOut,
+    /// A word the provider used that is not mapped; kept in `provider_status`.
+    Unknown,
+}
+
+impl Status {
+    /// The word used in `type` (`run.{status}`) and `data.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Canceled => "canceled",
+            Status::TimedOut => "timed_out",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// True when the run will not change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Failed | Status::Canceled | Status::TimedOut
+        )
+    }
+}
+
+/// One normalized event (CONTRACT §4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub specversion: String,
+    /// `{provider}:{natural id}`: unique per source, the seen-ID and `webhook-id`.
+    pub id: String,
+    /// `/in/{source}`.
+    pub source: String,
+    /// `run.{status}`, or `webhook.test` for a test ping.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The run id, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The provider's event time, else the receive time (RFC 3339, UTC).
+    pub time: String,
+    pub datacontenttype: String,
+    /// The provider's name.
+    pub provider: String,
+    /// When the edge received the delivery (RFC 3339, UTC, milliseconds).
+    pub receivedat: String,
+    pub data: EventData,
+}
+
+/// The `data` of an envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventData {
+    pub run_id: Option<String>,
+    pub status: Status,
+    pub provider_status: Option<String>,
+    pub provider_event: Option<String>,
+    pub terminal: bool,
+    pub error: Option<serde_json::Value>,
+    /// The provider's body, byte for byte.
+    pub payload: Box<RawValue>,
+}
+
+impl Envelope {
+    /// The envelope as compact JSON.
+    pub fn to_json(&self) -> String {
+        // Cannot fail: every map key is a string and every value serializes.
+        serde_json::to_string(self).expect("an envelope always serializes")
+    }
+}
+
+/// Verifies `delivery` with `provider` and normalizes it for source `source_name`: the whole
+/// path from bytes to envelope, with the clock passed in.
+pub fn accept(
+    source_name: &str,
+    provider: &dyn Provider,
+    delivery: &Delivery<'_>,
+    now_ms: u64,
+) -> Result<Envelope, Error> {
+    let verified = provider.verify(delivery, now_ms)?;
+    normalize(source_name, provider, &verified, now_ms)
+}
+
+/// Builds the envelope of a verified delivery received at `received_ms`.
+pub fn normalize(
+    source_name: &str,
+    provider: &dyn Provider,
+    verified: &Verified<'_>,
+    received_ms: u64,
+) -> Result<Envelope, Error> {
+    let facts = provider.describe(verified)?;
+    let payload = RawValue::from_string(verified.body().to_owned())
+        .map_err(|e| Error::malformed(format!("the body is not standard JSON (RFC 8259): {e}")))?;
+    let received = rfc3339_ms(received_ms);
+    let time = facts
+        .time
+        .as_deref()
+        .and_then(normalize_time)
+        .unwrap_or_else(|| received.clone());
+    let event_type = if facts.test {
+        TEST_EVENT_TYPE.to_owned()
+    } else {
+        format!("run.{}", facts.status.as_str())
+    };
+    Ok(Envelope {
+        specversion: "1.0".into(),
+        id: format!("{}:{}", provider.name(), facts.natural_id),
+        source: format!("/in/{source_name}"),
+        event_type,
+        subject: facts.run_id.clone().filter(|r| !r.is_empty()),
+        time,
+        datacontenttype: DATA_CONTENT_TYPE.into(),
+        provider: provider.name().into(),
+        receivedat: received,
+        data: EventData {
+            run_id: facts.run_id,
+            status: facts.status,
+            provider_status: facts.provider_status,
+            provider_event: facts.provider_event,
+            terminal: facts.status.is_terminal(),
+            error: facts.error,
+            payload,
+        },
+    })
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds (`2024-03-01T10:05:24.120Z`).
+pub fn rfc3339_ms(ms: u64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A provider's time as RFC 3339 UTC. Accepts RFC 3339 with any offset, and the naive ISO
+/// times Python's `datetime.isoformat()` prints (taken as UTC, as the providers mean them).
+/// `None` when it is neither, and the receive time is used instead.
+pub fn normalize_time(s: &str) -> Option<String> {
+    let utc = DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+                .map(|t| t.and_utc())
+        })
+        .ok()?;
+    Some(utc.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_normalize_to_utc() {
+        assert_eq!(
+            normalize_time("2025-05-25T09:22:22.269116+00:00").as_deref(),
+            Some("2025-05-25T09:22:22.269116Z")
+        );
+        assert_eq!(
+            normalize_time("2024-03-01T12:05:23+02:00").as_deref(),
+            Some("2024-03-01T10:05:23Z")
+        );
+        assert_eq!(
+            normalize_time("2024-03-01T10:05:23.123").as_deref(),
+            Some("2024-03-01T10:05:23.123Z")
+        );
+        assert_eq!(normalize_time("yesterday"), None);
+        assert_eq!(rfc3339_ms(1_709_287_524_120), "2024-03-01T10:05:24.120Z");
+    }
+
+    #[test]
+    fn terminal_statuses() {
+        let terminal: Vec<_> = [
+            Status::Queued,
+            Status::Running,
+            Status::Paused,
+            Status::Completed,
+            Status::Failed,
+            Status::Canceled,
+            Status::TimedOut,
+            Status::Unknown,
+        ]
+        .into_iter()
+        .filter(|s| s.is_terminal())
+        .collect();
+        assert_eq!(
+            terminal,
+            [
+                Status::Completed,
+                Status::Failed,
+                Status::Canceled,
+                Status::TimedOut
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&Status::TimedOut).unwrap(),
+            "\"timed_out\""
+        );
+    }
+}

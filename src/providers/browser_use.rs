@@ -1,0 +1,116 @@
+//! Browser Use: `X-Browser-Use-Signature` is lowercase hex HMAC-SHA256 over
+//! `{X-Browser-Use-Timestamp}.{canonical}`, canonical being CPython's
+//! `json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)`; the timestamp must
+//! be within the tolerance either way. The natural id is the canonical body's digest.
+
+use serde::Deserialize;
+
+use super::{check_timestamp, sha256_hex, Delivery, Facts, HmacKeys, Provider, Verified};
+use crate::canonical::canonicalize;
+use crate::config::SourceConfig;
+use crate::envelope::Status;
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// The name in `provider = "browser-use"`.
+pub const NAME: &str = "browser-use";
+/// Carries the hex signature.
+pub const SIGNATURE_HEADER: &str = "X-Browser-Use-Signature";
+/// Carries the unix-seconds timestamp that is part of the signed message.
+pub const TIMESTAMP_HEADER: &str = "X-Browser-Use-Timestamp";
+/// Tolerance when `tolerance_s` is not set.
+pub const DEFAULT_TOLERANCE_S: u64 = 300;
+/// The `type` of Browser Use's test ping.
+pub const TEST_TYPE: &str = "test";
+
+/// A browser-use source's verifier.
+#[derive(Debug)]
+pub struct BrowserUse {
+    keys: HmacKeys,
+    tolerance_s: u64,
+}
+
+impl BrowserUse {
+    /// Builds the verifier, refusing options that do not apply.
+    pub fn new(cfg: &SourceConfig, secrets: &[Secret]) -> Result<Self, String> {
+        if cfg.auth.is_some() {
+            return Err("`auth` is only for smartbrowse sources".into());
+        }
+        Ok(BrowserUse {
+            keys: HmacKeys::new(secrets)?,
+            tolerance_s: cfg.tolerance_s.unwrap_or(DEFAULT_TOLERANCE_S),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    timestamp: Option<String>,
+    payload: Option<Payload>,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    task_id: Option<String>,
+    status: Option<String>,
+}
+
+/// Browser Use's task statuses in the shared vocabulary.
+pub fn status(word: &str) -> Status {
+    match word {
+        "initializing" => Status::Queued,
+        "started" | "running" => Status::Running,
+        "paused" => Status::Paused,
+        "finished" => Status::Completed,
+        "stopped" => Status::Canceled,
+        _ => Status::Unknown,
+    }
+}
+
+impl Provider for BrowserUse {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
+        let h = delivery.headers;
+        let signature = h.get(SIGNATURE_HEADER).ok_or(Error::MissingSignature {
+            header: SIGNATURE_HEADER,
+        })?;
+        let timestamp = h.get(TIMESTAMP_HEADER);
+        check_timestamp(timestamp, TIMESTAMP_HEADER, self.tolerance_s, now_ms)?;
+        let timestamp = timestamp.unwrap_or_default();
+        let mut message = Vec::with_capacity(timestamp.len() + 1 + delivery.body.len());
+        message.extend_from_slice(timestamp.as_bytes());
+        message.push(b'.');
+        canonicalize(delivery.body, &mut message).map_err(Error::malformed)?;
+        self.keys
+            .verify_hex(&[&message], signature, SIGNATURE_HEADER)?;
+        let canonical = message.split_off(timestamp.len() + 1);
+        let digest = sha256_hex(&canonical);
+        // The canonical form is ASCII by construction.
+        let canonical = String::from_utf8(canonical).map_err(Error::malformed)?;
+        Verified::with_signed_text(delivery.body, Some(canonical), Some(digest))
+    }
+
+    fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {
+        let body: Body = verified.parse()?;
+        let kind = body.kind.ok_or(Error::MissingField { field: "type" })?;
+        let (run_id, word) = match body.payload {
+            Some(p) => (p.task_id, p.status),
+            None => (None, None),
+        };
+        Ok(Facts {
+            natural_id: verified.natural_id().unwrap_or_default().to_owned(),
+            test: kind == TEST_TYPE,
+            run_id,
+            status: word.as_deref().map_or(Status::Unknown, status),
+            provider_status: word,
+            provider_event: Some(kind),
+            time: body.timestamp,
+            error: None,
+        })
+    }
+}

@@ -1,0 +1,395 @@
+//! The providers, one file each behind the small [`Provider`] trait, built from a source's
+//! configuration by [`build`]. Adding a provider is one new file and one arm in [`build`].
+//!
+//! A provider does two things: [`Provider::verify`] decides whether a delivery is authentic
+//! and fresh (and is the only way to get a [`Verified`]), and [`Provider::describe`] reads
+//! from a verified body the facts the envelope needs.
+
+pub mod browser_use;
+pub mod skyvern;
+pub mod smartbrowse;
+
+use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::config::{resolve_secrets, ConfigError, SourceConfig};
+use crate::envelope::Status;
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// The providers [`build`] knows, by the name used in `provider = "…"`.
+pub const KNOWN: [&str; 3] = [browser_use::NAME, skyvern::NAME, smartbrowse::NAME];
+
+/// What every provider can do.
+pub trait Provider: Send + Sync {
+    /// The name used in configuration and in envelope ids (`browser-use`, …).
+    fn name(&self) -> &'static str;
+
+    /// Whether this source is authenticated by a token in its path (`/in/{source}/{token}`);
+    /// for the others such a path is not a route.
+    fn takes_path_token(&self) -> bool {
+        false
+    }
+
+    /// Checks the delivery's authenticity (and freshness, where the provider signs a
+    /// timestamp) at `now_ms` (unix milliseconds). Only this makes a [`Verified`].
+    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error>;
+
+    /// Reads the event's facts from a verified body.
+    fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error>;
+}
+
+/// Builds source `source_name`'s provider from its table, resolving its secrets through
+/// `secret`. Every problem is a [`ConfigError`] naming the source.
+pub fn build(
+    source_name: &str,
+    cfg: &SourceConfig,
+    secret: impl Fn(&str) -> Option<Secret>,
+) -> Result<Box<dyn Provider>, ConfigError> {
+    let problem = |problem: String| ConfigError::Source {
+        source_name: source_name.to_owned(),
+        problem,
+    };
+    if !KNOWN.contains(&cfg.provider.as_str()) {
+        return Err(problem(format!(
+            "unknown provider `{}`; known: {}",
+            cfg.provider,
+            KNOWN.join(", ")
+        )));
+    }
+    let secrets = resolve_secrets(source_name, &cfg.secrets, secret)?;
+    let provider: Box<dyn Provider> = match cfg.provider.as_str() {
+        browser_use::NAME => {
+            Box::new(browser_use::BrowserUse::new(cfg, &secrets).map_err(problem)?)
+        }
+        skyvern::NAME => Box::new(skyvern::Skyvern::new(cfg, &secrets).map_err(problem)?),
+        _ => Box::new(smartbrowse::SmartBrowse::new(cfg, secrets).map_err(problem)?),
+    };
+    Ok(provider)
+}
+
+/// Request headers, looked up without regard to case. The edge copies them in; the core
+/// never sees the runtime's own header type.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a header.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The first value of header `name`, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Headers(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// One delivery as received: headers, the body bytes exactly as sent, and the token path
+/// segment of `/in/{source}/{token}` when there was one.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub headers: &'a Headers,
+    pub body: &'a [u8],
+    pub path_token: Option<&'a str>,
+}
+
+/// A delivery a provider has verified. Its fields are private and it has no public
+/// constructor: normalization and forwarding take only this, so they cannot be reached
+/// with an unverified body.
+#[derive(Debug, Clone)]
+pub struct Verified<'a> {
+    body: &'a str,
+    /// What the facts are read from when not the body itself: browser-use's canonical form,
+    /// in which duplicate keys are resolved exactly as in what was signed.
+    signed_text: Option<String>,
+    /// A natural id the verifier already computed (browser-use: the canonical digest).
+    natural_id: Option<String>,
+}
+
+impl<'a> Verified<'a> {
+    /// Seals a verified body. The body must be UTF-8 JSON text for the envelope, so a body
+    /// that is not is refused here, after the signature check.
+    pub(crate) fn new(body: &'a [u8], natural_id: Option<String>) -> Result<Self, Error> {
+        Self::with_signed_text(body, None, natural_id)
+    }
+
+    /// As [`Verified::new`], with the text that was really signed (when it is not the body)
+    /// for the facts to be read from.
+    pub(crate) fn with_signed_text(
+        body: &'a [u8],
+        signed_text: Option<String>,
+        natural_id: Option<String>,
+    ) -> Result<Self, Error> {
+        let body =
+            std::str::from_utf8(body).map_err(|e| Error::malformed(format!("not UTF-8: {e}")))?;
+        // json.loads skips a UTF-8 byte order mark, and so may the provider's signer.
+        let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+        Ok(Verified {
+            body,
+            signed_text,
+            natural_id,
+        })
+    }
+
+    /// The body text as received (less a byte order mark).
+    pub fn body(&self) -> &'a str {
+        self.body
+    }
+
+    /// The natural id computed during verification, if any.
+    pub fn natural_id(&self) -> Option<&str> {
+        self.natural_id.as_deref()
+    }
+
+    /// Parses the signed text into a provider's struct of the fields it needs.
+    pub(crate) fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let text = self.signed_text.as_deref().unwrap_or(self.body);
+        serde_json::from_str(text).map_err(Error::malformed)
+    }
+}
+
+/// What a provider reads from a verified body: all the envelope needs besides the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// Unique per source for one event (the seen-ID); retries of one event share it.
+    pub natural_id: String,
+    /// A provider's test ping rather than a run event.
+    pub test: bool,
+    /// The run (task, workflow run) the event is about.
+    pub run_id: Option<String>,
+    /// The normalized status.
+    pub status: Status,
+    /// The provider's own status word.
+    pub provider_status: Option<String>,
+    /// The provider's event or run type.
+    pub provider_event: Option<String>,
+    /// The provider's event time, as it wrote it.
+    pub time: Option<String>,
+    /// The provider's error or failure reason.
+    pub error: Option<serde_json::Value>,
+}
+
+/// HMAC-SHA256 keys built once from a source's secrets, the key schedule done up front.
+#[derive(Clone)]
+pub(crate) struct HmacKeys(Vec<Hmac<Sha256>>);
+
+impl std::fmt::Debug for HmacKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HmacKeys({} keys, <redacted>)", self.0.len())
+    }
+}
+
+impl HmacKeys {
+    pub(crate) fn new(secrets: &[Secret]) -> Result<Self, String> {
+        secrets
+            .iter()
+            .map(|s| {
+                if s.is_empty() {
+                    return Err("an empty secret cannot key an HMAC".to_owned());
+                }
+                Hmac::<Sha256>::new_from_slice(s.expose()).map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()
+            .map(HmacKeys)
+    }
+
+    /// Checks a hex HMAC-SHA256 signature of the concatenated `parts` against every key,
+    /// in constant time (`hmac`'s `verify_slice`).
+    pub(crate) fn verify_hex(
+        &self,
+        parts: &[&[u8]],
+        signature_hex: &str,
+        header: &'static str,
+    ) -> Result<(), Error> {
+        let mut tag = [0u8; 32];
+        hex::decode_to_slice(signature_hex, &mut tag)
+            .map_err(|_| Error::MalformedSignature { header })?;
+        let mut ok = false;
+        for key in &self.0 {
+            let mut mac = key.clone();
+            for p in parts {
+                mac.update(p);
+            }
+            ok |= mac.verify_slice(&tag).is_ok();
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::BadSignature { header })
+        }
+    }
+}
+
+/// Compares a presented token with each secret in constant time. Both sides are hashed
+/// first so that neither the length nor the content of a secret shows in the timing.
+pub(crate) fn token_matches(presented: &str, secrets: &[Secret]) -> bool {
+    use sha2::Digest;
+    let p = Sha256::digest(presented.as_bytes());
+    secrets
+        .iter()
+        .fold(subtle::Choice::from(0), |acc, s| {
+            acc | Sha256::digest(s.expose()).ct_eq(&p)
+        })
+        .into()
+}
+
+/// Checks a unix-seconds timestamp header against `now_ms`, `tolerance_s` either way.
+/// Parsing and arithmetic cannot overflow: a huge or negative value is just very stale or
+/// very future.
+pub(crate) fn check_timestamp(
+    value: Option<&str>,
+    header: &'static str,
+    tolerance_s: u64,
+    now_ms: u64,
+) -> Result<(), Error> {
+    let value = value.ok_or(Error::MissingTimestamp { header })?;
+    let ts: i64 = value
+        .parse()
+        .map_err(|_| Error::MalformedTimestamp { header })?;
+    let now_s = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
+    let diff = now_s.saturating_sub(ts);
+    if diff > 0 && diff.unsigned_abs() > tolerance_s {
+        return Err(Error::StaleTimestamp {
+            age_s: diff.unsigned_abs(),
+            tolerance_s,
+        });
+    }
+    if diff < 0 && diff.unsigned_abs() > tolerance_s {
+        return Err(Error::FutureTimestamp {
+            ahead_s: diff.unsigned_abs(),
+            tolerance_s,
+        });
+    }
+    Ok(())
+}
+
+/// Lower-case hex SHA-256 of `bytes`: a natural id when the provider gives none.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The first of the named string fields that is present.
+pub(crate) fn first_of(fields: &[&Option<String>]) -> Option<String> {
+    fields.iter().find_map(|f| f.as_ref()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_checked_both_ways_at_the_tolerance_edge() {
+        let now_ms = 1_700_000_000_000;
+        let h = "X-Ts";
+        assert_eq!(check_timestamp(Some("1699999700"), h, 300, now_ms), Ok(()));
+        assert_eq!(
+            check_timestamp(Some("1699999699"), h, 300, now_ms),
+            Err(Error::StaleTimestamp {
+                age_s: 301,
+                tolerance_s: 300
+            })
+        );
+        assert_eq!(check_timestamp(Some("1700000300"), h, 300, now_ms), Ok(()));
+        assert_eq!(
+            check_timestamp(Some("1700000301"), h, 300, now_ms),
+            Err(Error::FutureTimestamp {
+                ahead_s: 301,
+                tolerance_s: 300
+            })
+        );
+        assert_eq!(
+            check_timestamp(Some("-9223372036854775808"), h, 300, now_ms),
+            Err(Error::StaleTimestamp {
+                age_s: 9_223_372_036_854_775_807,
+                tolerance_s: 300
+            })
+        );
+        assert!(matches!(
+            check_timestamp(Some("9223372036854775807"), h, 300, now_ms),
+            Err(Error::FutureTimestamp { .. })
+        ));
+        assert_eq!(
+            check_timestamp(Some("99999999999999999999"), h, 300, now_ms),
+            Err(Error::MalformedTimestamp { header: h })
+        );
+        assert_eq!(
+            check_timestamp(Some("1.7e9"), h, 300, now_ms),
+            Err(Error::MalformedTimestamp { header: h })
+        );
+        assert_eq!(
+            check_timestamp(None, h, 300, now_ms),
+            Err(Error::MissingTimestamp { header: h })
+        );
+    }
+
+    #[test]
+    fn tokens_compare_against_every_secret() {
+        let secrets = [Secret::new("old"), Secret::new("new")];
+        assert!(token_matches("new", &secrets));
+        assert!(token_matches("old", &secrets));
+        assert!(!token_matches("ne", &secrets));
+        assert!(!token_matches("", &secrets));
+    }
+
+    #[test]
+    fn headers_are_case_insensitive_and_blank_is_absent() {
+        let h: Headers = [("X-Browser-Use-Signature", " ab "), ("x-empty", " ")]
+            .into_iter()
+            .collect();
+        assert_eq!(h.get("x-browser-use-signature"), Some("ab"));
+        assert_eq!(h.get("X-Empty"), None);
+    }
+
+    #[test]
+    fn unknown_provider_and_bad_options_are_config_errors() {
+        let cfg = |provider: &str, auth: Option<&str>| SourceConfig {
+            provider: provider.into(),
+            secrets: vec!["S".into()],
+            tolerance_s: None,
+            auth: auth.map(|a| a.parse().unwrap()),
+        };
+        let secret = |_: &str| Some(Secret::new("k"));
+        let err = build("x", &cfg("stripe", None), secret)
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            err,
+            "source `x`: unknown provider `stripe`; known: browser-use, skyvern, smartbrowse"
+        );
+        let err = build("sb", &cfg("smartbrowse", None), secret)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("needs `auth`"), "{err}");
+        let err = build("bu", &cfg("browser-use", Some("bearer")), secret)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("`auth` is only for smartbrowse"), "{err}");
+        assert!(build("sb", &cfg("smartbrowse", Some("path")), secret).is_ok());
+    }
+}

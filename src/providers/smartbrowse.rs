@@ -1,0 +1,126 @@
+//! SmartBrowse: deliveries are unsigned, so the source is authenticated by a secret token in
+//! the path (`/in/{source}/{token}`), a `Bearer` token, or a named header, compared in
+//! constant time with each configured secret. No freshness check exists; the seen-ID set is
+//! the replay guard. The natural id is `{run_id}:{event}`.
+
+use serde::Deserialize;
+
+use super::{sha256_hex, token_matches, Delivery, Facts, Provider, Verified};
+use crate::config::{SourceConfig, TokenAuth};
+use crate::envelope::Status;
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// The name in `provider = "smartbrowse"`.
+pub const NAME: &str = "smartbrowse";
+/// Event names may carry this prefix (`smartbrowse.completed`).
+pub const EVENT_PREFIX: &str = "smartbrowse.";
+
+/// A smartbrowse source's verifier.
+#[derive(Debug)]
+pub struct SmartBrowse {
+    secrets: Vec<Secret>,
+    auth: TokenAuth,
+}
+
+impl SmartBrowse {
+    /// Builds the verifier: `auth` is required, `tolerance_s` has nothing to apply to.
+    pub fn new(cfg: &SourceConfig, secrets: Vec<Secret>) -> Result<Self, String> {
+        let auth = cfg.auth.clone().ok_or(
+            "smartbrowse sends no signature, so the source needs `auth` = \"path\", \
+             \"bearer\" or \"header:<Header-Name>\"",
+        )?;
+        if cfg.tolerance_s.is_some() {
+            return Err("`tolerance_s` does not apply: smartbrowse sends no timestamp".into());
+        }
+        Ok(SmartBrowse { secrets, auth })
+    }
+}
+
+#[derive(Deserialize)]
+struct Body {
+    run_id: Option<String>,
+    event: Option<String>,
+    timestamp: Option<String>,
+    finished_at: Option<String>,
+    error: Option<serde_json::Value>,
+}
+
+/// SmartBrowse's events in the shared vocabulary, with or without the `smartbrowse.` prefix.
+pub fn status(event: &str) -> Status {
+    match event.strip_prefix(EVENT_PREFIX).unwrap_or(event) {
+        "completed" => Status::Completed,
+        "failed" => Status::Failed,
+        "cancelled" => Status::Canceled,
+        _ => Status::Unknown,
+    }
+}
+
+fn is_test(event: &str) -> bool {
+    matches!(
+        event.strip_prefix(EVENT_PREFIX).unwrap_or(event),
+        "test" | "ping"
+    )
+}
+
+impl Provider for SmartBrowse {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn takes_path_token(&self) -> bool {
+        self.auth == TokenAuth::Path
+    }
+
+    fn verify<'a>(&self, delivery: &Delivery<'a>, _now_ms: u64) -> Result<Verified<'a>, Error> {
+        let token = match &self.auth {
+            TokenAuth::Path => delivery.path_token.ok_or(Error::MissingToken {
+                place: "in the path: /in/{source}/{token}".into(),
+            })?,
+            TokenAuth::Bearer => delivery
+                .headers
+                .get("Authorization")
+                .and_then(|v| {
+                    let (scheme, token) = v.split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                })
+                .ok_or(Error::MissingToken {
+                    place: "as `Authorization: Bearer <token>`".into(),
+                })?,
+            TokenAuth::Header(name) => {
+                delivery
+                    .headers
+                    .get(name)
+                    .ok_or_else(|| Error::MissingToken {
+                        place: format!("in the {name} header").into(),
+                    })?
+            }
+        };
+        if !token_matches(token, &self.secrets) {
+            return Err(Error::BadToken);
+        }
+        Verified::new(delivery.body, None)
+    }
+
+    fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {
+        let body: Body = verified.parse()?;
+        let event = body.event.ok_or(Error::MissingField { field: "event" })?;
+        let test = is_test(&event);
+        let natural_id = match (&body.run_id, test) {
+            (Some(run), _) => format!("{run}:{event}"),
+            // A dashboard's test ping may name no run: its content identifies it.
+            (None, true) => format!("test:{}", sha256_hex(verified.body().as_bytes())),
+            (None, false) => return Err(Error::MissingField { field: "run_id" }),
+        };
+        Ok(Facts {
+            natural_id,
+            test,
+            run_id: body.run_id,
+            status: status(&event),
+            provider_status: Some(event.clone()),
+            provider_event: Some(event),
+            time: body.timestamp.or(body.finished_at),
+            error: body.error.filter(|v| !v.is_null()),
+        })
+    }
+}
