@@ -22,7 +22,6 @@
 //!   `utf-8-sig`); invalid UTF-8, control characters in strings and trailing data refused.
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 /// Deepest nesting accepted. CPython stops near 1000 (its recursion limit); this stays
 /// well under what a Worker's stack holds.
@@ -61,7 +60,7 @@ pub struct Canonicalizer {
     /// Where an unsorted object is reassembled.
     scratch: Vec<u8>,
     /// Formatting space for floats.
-    num: String,
+    num: Vec<u8>,
 }
 
 /// One `"key":value` already written to the output, and where its sort key lives.
@@ -534,6 +533,46 @@ impl Parser<'_> {
     }
 }
 
+/// The shortest digits that round-trip finite `x`, written to `buf` without leading or
+/// trailing zeros, and the decimal exponent of the first: `-1.25e-7` gives `125` and `-7`;
+/// zero gives `0` and 0.
+///
+/// Ryu picks, among the shortest candidates, the one nearest the exact value and breaks an
+/// exact tie to the even digit, as CPython's `repr` (David Gay's dtoa) does. Rust's own
+/// float formatting rounds such ties up (`1125899906842624.25` prints `…624.3`, CPython
+/// `…624.2`), which the differential test caught.
+fn shortest_digits(x: f64, buf: &mut Vec<u8>) -> i32 {
+    let mut ryu = ryu::Buffer::new();
+    // Ryu writes `123.45`, `1e16` or `1.5e-7`: collect the digits, note the point.
+    let text = ryu.format_finite(x.abs()).as_bytes();
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+        Some(i) => (&text[..i], parse_i32(&text[i + 1..])),
+        None => (text, 0),
+    };
+    buf.clear();
+    let mut point = mantissa.len() as i32;
+    for (i, &b) in mantissa.iter().enumerate() {
+        match b {
+            b'.' => point = i as i32,
+            _ => buf.push(b),
+        }
+    }
+    let lead = buf.iter().take_while(|&&b| b == b'0').count();
+    buf.drain(..lead);
+    while buf.last() == Some(&b'0') {
+        buf.pop();
+    }
+    if buf.is_empty() {
+        buf.push(b'0');
+        return 0;
+    }
+    point + exp - lead as i32 - 1
+}
+
+fn parse_i32(b: &[u8]) -> i32 {
+    std::str::from_utf8(b).ok().and_then(|e| e.parse().ok()).unwrap_or(0)
+}
+
 /// `\uXXXX` with lowercase hex, as CPython writes it.
 fn push_u_escape(out: &mut Vec<u8>, v: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -569,7 +608,7 @@ fn push_wtf8(buf: &mut Vec<u8>, cp: u32) {
 /// Writes `x` as CPython's `float.__repr__` (and so `json.dumps`) does: the shortest digits
 /// that round-trip, in fixed notation when the decimal exponent is in -4..=15 (with `.0`
 /// for whole numbers), else as `d.ddde±XX` with at least two exponent digits.
-pub fn push_float_repr(out: &mut Vec<u8>, num: &mut String, x: f64) {
+pub fn push_float_repr(out: &mut Vec<u8>, num: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
         out.extend_from_slice(b"NaN");
         return;
@@ -578,17 +617,11 @@ pub fn push_float_repr(out: &mut Vec<u8>, num: &mut String, x: f64) {
         out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    // Rust's `{:e}` prints the shortest round-trip digits too: "-1.2345e-7".
-    num.clear();
-    let _ = write!(num, "{x:e}");
-    let (mantissa, exp) = num.split_once('e').unwrap_or((num.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: Vec<u8> = mantissa.bytes().filter(|&b| b != b'.').collect();
-    out.extend_from_slice(sign.as_bytes());
+    let exp = shortest_digits(x, num);
+    if x.is_sign_negative() {
+        out.push(b'-');
+    }
+    let digits = &num[..];
     if (-4..16).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
@@ -690,6 +723,15 @@ mod tests {
             ("5e-324", "5e-324"),
             ("123456789.125", "123456789.125"),
             ("0.1", "0.1"),
+            // Exact ties between two shortest forms go to the even digit, as in CPython.
+            ("1125899906842624.25", "1125899906842624.2"),
+            ("-1125899906842624.25", "-1125899906842624.2"),
+            ("99960613159575.625", "99960613159575.62"),
+            ("1353986387834406.2", "1353986387834406.2"),
+            ("1125899906842624.75", "1125899906842624.8"),
+            ("9999999999999998.0", "9999999999999998.0"),
+            ("1e22", "1e+22"),
+            ("123e-20", "1.23e-18"),
         ];
         for (input, want) in cases {
             assert_eq!(canon(input), want, "input {input}");
