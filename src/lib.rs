@@ -2,17 +2,26 @@
 //! drop replays and duplicates, and forward them signed with Standard Webhooks.
 //!
 //! The core modules are pure and take `now` as an argument: [`canonical`], [`providers`],
-//! [`envelope`], [`config`], [`signing`].
+//! [`envelope`], [`config`], [`signing`], [`routes`], [`forward`]. The `edge` module (wasm
+//! only) is the one place that touches the Workers runtime; `cli` (native only) is the
+//! `edgehook` command.
 
 #![forbid(unsafe_code)]
 
 pub mod canonical;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod forward;
 pub mod providers;
+pub mod routes;
 pub mod secret;
 pub mod signing;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
 
 pub use envelope::{accept, Envelope, Status};
 pub use error::Error;
