@@ -121,12 +121,18 @@ impl Error {
 
     /// The JSON body of the answer: `{"error":…,"reason":…,"message":…}`.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "error": self.kind(),
-            "reason": self.reason(),
-            "message": self.to_string(),
-        })
-        .to_string()
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            reason: &'a str,
+            message: String,
+        }
+        let body = Body {
+            error: self.kind(),
+            reason: self.reason(),
+            message: self.to_string(),
+        };
+        serde_json::to_string(&body).unwrap_or_default()
     }
 
     pub(crate) fn malformed(detail: impl std::fmt::Display) -> Self {

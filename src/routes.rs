@@ -1,0 +1,87 @@
+//! Routing: which of the Worker's routes a request is for (CONTRACT §1), decided from the
+//! method and path alone.
+
+use crate::error::Error;
+
+/// A request's route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /healthz`.
+    Health,
+    /// `POST /in/{source}` or `POST /in/{source}/{token}`.
+    Ingest {
+        source: String,
+        token: Option<String>,
+    },
+}
+
+/// Routes `method path`, or says why not: 404 for an unknown path, 405 for a known path
+/// asked with another method. Path segments are percent-decoded.
+pub fn route(method: &str, path: &str) -> Result<Route, Error> {
+    let not_found = || Error::NotFound {
+        path: path.to_owned(),
+    };
+    let wrong_method = |allowed: &'static str| Error::MethodNotAllowed {
+        method: method.to_owned(),
+        allowed,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    if path == "/healthz" {
+        return match method {
+            "GET" | "HEAD" => Ok(Route::Health),
+            _ => Err(wrong_method("GET")),
+        };
+    }
+    let Some(rest) = path.strip_prefix("/in/") else {
+        return Err(not_found());
+    };
+    let mut parts = rest.split('/').filter(|s| !s.is_empty());
+    let source = parts.next().ok_or_else(not_found)?;
+    let token = parts.next();
+    if parts.next().is_some() {
+        return Err(not_found());
+    }
+    if method != "POST" {
+        return Err(wrong_method("POST"));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| not_found())
+    };
+    Ok(Route::Ingest {
+        source: decode(source)?,
+        token: token.map(decode).transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ingest(source: &str, token: Option<&str>) -> Result<Route, Error> {
+        Ok(Route::Ingest {
+            source: source.into(),
+            token: token.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn routes_and_refusals() {
+        assert_eq!(route("GET", "/healthz"), Ok(Route::Health));
+        assert_eq!(route("POST", "/in/skyvern"), ingest("skyvern", None));
+        assert_eq!(route("POST", "/in/skyvern/"), ingest("skyvern", None));
+        assert_eq!(
+            route("POST", "/in/sb/s3cr%2Ft"),
+            ingest("sb", Some("s3cr/t"))
+        );
+        assert_eq!(route("POST", "/in/sb/tok?x=1"), ingest("sb", Some("tok")));
+        assert_eq!(route("POST", "/healthz").unwrap_err().status(), 405);
+        assert_eq!(route("GET", "/in/skyvern").unwrap_err().status(), 405);
+        assert_eq!(route("POST", "/in/").unwrap_err().status(), 404);
+        assert_eq!(route("POST", "/in/a/b/c").unwrap_err().status(), 404);
+        assert_eq!(route("GET", "/").unwrap_err().status(), 404);
+        assert_eq!(route("POST", "/in/%ff").unwrap_err().status(), 404);
+    }
+}

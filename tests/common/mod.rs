@@ -1,0 +1,345 @@
+//! Starts the built Worker under `wrangler dev` (workerd, with its local KV and Queues) on a
+//! free loopback port, with a configuration written for the test, and stops it by process
+//! group when dropped. The Worker must be built first (`scripts/test.sh` does it).
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use edgehook::cli::origin::{Origin, OriginOptions};
+use edgehook::cli::send::{self, Credential, Prepared, Reply};
+use edgehook::config::TokenAuth;
+use edgehook::signing::WebhookKey;
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+pub const BROWSER_USE_SECRET: &str = "whsec_test_vector"; // the shared vectors' secret
+pub const SKYVERN_KEY: &str = "sk_test_vector_key";
+pub const SMARTBROWSE_TOKEN: &str = "sb-test-token";
+pub const ORIGIN_SECRET: &str = "whsec_dGVzdC1vcmlnaW4tc2VjcmV0LWZvci1lZGdlaG9vaw==";
+
+/// The three quick-start sources plus one that accepts the shared vectors' old timestamps.
+pub const SOURCES: &str = r#"
+[vars.SOURCES.browser-use]
+provider = "browser-use"
+secrets = ["BROWSER_USE_WEBHOOK_SECRET"]
+tolerance_s = 300
+
+[vars.SOURCES.browser-use-vectors]
+provider = "browser-use"
+secrets = ["OTHER_SECRET", "BROWSER_USE_WEBHOOK_SECRET"]
+tolerance_s = 10000000000
+
+[vars.SOURCES.skyvern]
+provider = "skyvern"
+secrets = ["SKYVERN_API_KEY"]
+
+[vars.SOURCES.smartbrowse]
+provider = "smartbrowse"
+secrets = ["SMARTBROWSE_TOKEN"]
+auth = "path"
+
+[vars.SOURCES.smartbrowse-bearer]
+provider = "smartbrowse"
+secrets = ["SMARTBROWSE_TOKEN"]
+auth = "bearer"
+"#;
+
+/// How to configure one Worker.
+#[derive(Clone)]
+pub struct Setup {
+    pub forward_mode: &'static str,
+    pub origin_url: String,
+    pub with_queue: bool,
+    pub max_retries: u32,
+    pub retry_base_delay_s: u32,
+    pub vars: Vec<(&'static str, String)>,
+    pub sources: String,
+    pub secrets: Vec<(&'static str, String)>,
+}
+
+impl Setup {
+    pub fn new(origin_url: &str) -> Setup {
+        Setup {
+            forward_mode: "queue",
+            origin_url: origin_url.to_owned(),
+            with_queue: true,
+            max_retries: 3,
+            retry_base_delay_s: 1,
+            vars: vec![("MAX_BODY_BYTES", "1048576".into())],
+            sources: SOURCES.to_owned(),
+            secrets: vec![
+                ("BROWSER_USE_WEBHOOK_SECRET", BROWSER_USE_SECRET.into()),
+                ("OTHER_SECRET", "rotated-out-secret".into()),
+                ("SKYVERN_API_KEY", SKYVERN_KEY.into()),
+                ("SMARTBROWSE_TOKEN", SMARTBROWSE_TOKEN.into()),
+                ("ORIGIN_SECRET", ORIGIN_SECRET.into()),
+            ],
+        }
+    }
+
+    fn toml(&self) -> String {
+        let main = Path::new(ROOT).join("build/index.js");
+        let mut t = format!(
+            "name = \"edgehook-test\"\nmain = \"{}\"\ncompatibility_date = \"2026-04-20\"\n\n[vars]\n\
+             FORWARD_MODE = \"{}\"\nORIGIN_URL = \"{}\"\nRETRY_BASE_DELAY_S = \"{}\"\n\
+             DEAD_LETTER_QUEUE = \"edgehook-test-dlq\"\n",
+            main.display(),
+            self.forward_mode,
+            self.origin_url,
+            self.retry_base_delay_s
+        );
+        for (k, v) in &self.vars {
+            t.push_str(&format!("{k} = \"{v}\"\n"));
+        }
+        t.push_str(&self.sources);
+        t.push_str("\n[[kv_namespaces]]\nbinding = \"SEEN\"\nid = \"test\"\n");
+        if self.with_queue {
+            t.push_str(&format!(
+                "\n[[queues.producers]]\nbinding = \"EVENTS\"\nqueue = \"edgehook-test-events\"\n\n\
+                 [[queues.consumers]]\nqueue = \"edgehook-test-events\"\nmax_batch_size = 10\n\
+                 max_batch_timeout = 1\nmax_retries = {}\nretry_delay = 1\n\
+                 dead_letter_queue = \"edgehook-test-dlq\"\n\n\
+                 [[queues.consumers]]\nqueue = \"edgehook-test-dlq\"\nmax_batch_size = 10\n\
+                 max_batch_timeout = 1\nmax_retries = 3\nretry_delay = 1\n",
+                self.max_retries
+            ));
+        }
+        t
+    }
+}
+
+/// A free loopback port (bound and released: good enough for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The Worker under `wrangler dev`, stopped when dropped.
+pub struct Worker {
+    child: Child,
+    pub base: String,
+    dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Worker {
+    pub fn start(setup: &Setup) -> Worker {
+        let built = Path::new(ROOT).join("build/index.js");
+        assert!(
+            built.exists(),
+            "{} is missing: build the Worker first (scripts/test.sh does)",
+            built.display()
+        );
+        let wrangler = Path::new(ROOT).join("node_modules/.bin/wrangler");
+        assert!(
+            wrangler.exists(),
+            "wrangler is not installed: run `npm ci` (scripts/test.sh does)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("wrangler.toml"), setup.toml()).unwrap();
+        let dev_vars: String = setup
+            .secrets
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        std::fs::write(dir.path().join(".dev.vars"), dev_vars).unwrap();
+        let port = free_port();
+        let log = dir.path().join("wrangler.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(&wrangler)
+            .current_dir(dir.path())
+            .args(["dev", "--config", "wrangler.toml", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .args([
+                "--persist-to",
+                "state",
+                "--show-interactive-dev-session=false",
+            ])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("start wrangler dev");
+        let mut worker = Worker {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+            log,
+        };
+        worker.wait_ready();
+        worker
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wrangler dev exited ({status}):\n{}", self.logs());
+            }
+            if let Ok(r) = ureq::get(&format!("{}/healthz", self.base))
+                .timeout(Duration::from_secs(2))
+                .call()
+            {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!(
+            "wrangler dev did not answer /healthz in 90 s:\n{}",
+            self.logs()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything wrangler and the Worker printed so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The Worker's JSON log lines.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        self.logs()
+            .lines()
+            .filter_map(|l| l.find("{\"event\"").map(|i| &l[i..]))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until a log line satisfies `pred`, or panics with the log.
+    pub fn wait_for_log(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.log_lines().into_iter().find(|l| pred(l)) {
+                return l;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no log line for {what} within {timeout:?}:\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // wrangler starts workerd and helpers in its process group: end them all.
+        let pgid = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &pgid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &pgid]).status();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn origin_key() -> WebhookKey {
+    WebhookKey::from_whsec(ORIGIN_SECRET).unwrap()
+}
+
+/// An origin on a free port that fails its first `fail_first` requests.
+pub fn start_origin(fail_first: u32) -> Origin {
+    let options = OriginOptions {
+        key: origin_key(),
+        fail_first,
+        tolerance_s: 300,
+    };
+    Origin::start("127.0.0.1:0", options, |_| {}).expect("origin")
+}
+
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The credential `edgehook send` uses for each quick-start source.
+pub fn credential(provider: &str) -> Credential {
+    match provider {
+        "browser-use" => Credential::Secret(BROWSER_USE_SECRET.into()),
+        "skyvern" => Credential::Secret(SKYVERN_KEY.into()),
+        _ => Credential::Token {
+            token: SMARTBROWSE_TOKEN.into(),
+            auth: TokenAuth::Path,
+        },
+    }
+}
+
+/// Builds and signs a delivery of `status` on `run_id`, as `edgehook send` does.
+pub fn delivery(worker: &Worker, provider: &str, status: &str, run_id: &str) -> Prepared {
+    let now = now_s();
+    let body = send::sample_body(provider, status, run_id, now).unwrap();
+    send::prepare(
+        provider,
+        &worker.url(&format!("/in/{provider}")),
+        &credential(provider),
+        body.into_bytes(),
+        now,
+    )
+    .unwrap()
+}
+
+pub fn post(p: &Prepared) -> Reply {
+    send::post(p, Duration::from_secs(30)).expect("the Worker answers")
+}
+
+/// The answer's JSON body.
+pub fn json(reply: &Reply) -> serde_json::Value {
+    serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", reply.body))
+}
+
+/// Waits until the origin has accepted `n` envelopes.
+pub fn wait_for_envelopes(origin: &Origin, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let got = origin.state.accepted();
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A raw delivery: these headers and exactly these body bytes.
+pub fn raw(url: String, headers: &[(&str, &str)], body: &[u8]) -> Prepared {
+    Prepared {
+        url,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: body.to_vec(),
+    }
+}
