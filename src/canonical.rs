@@ -570,7 +570,10 @@ fn shortest_digits(x: f64, buf: &mut Vec<u8>) -> i32 {
 }
 
 fn parse_i32(b: &[u8]) -> i32 {
-    std::str::from_utf8(b).ok().and_then(|e| e.parse().ok()).unwrap_or(0)
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `\uXXXX` with lowercase hex, as CPython writes it.
@@ -626,7 +629,7 @@ pub fn push_float_repr(out: &mut Vec<u8>, num: &mut Vec<u8>, x: f64) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
             if digits.len() <= int_len {
-                out.extend_from_slice(&digits);
+                out.extend_from_slice(digits);
                 out.resize(out.len() + int_len - digits.len(), b'0');
                 out.extend_from_slice(b".0");
             } else {
@@ -637,7 +640,7 @@ pub fn push_float_repr(out: &mut Vec<u8>, num: &mut Vec<u8>, x: f64) {
         } else {
             out.extend_from_slice(b"0.");
             out.resize(out.len() + (-exp - 1) as usize, b'0');
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
         }
     } else {
         out.push(digits[0]);
