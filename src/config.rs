@@ -67,12 +67,15 @@ pub enum ForwardMode {
     Queue,
     /// Deliver to the origin inline; on failure fall back to the queue, else answer 503.
     Origin,
+    /// Verify and normalize only, then answer 202: no KV, no forwarding. For dry runs and
+    /// for benchmarking the verification path alone.
+    Discard,
 }
 
 /// The `[vars]` that apply to every source.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `FORWARD_MODE`: `queue` (default) or `origin`.
+    /// `FORWARD_MODE`: `queue` (default), `origin`, or `discard` (verify only).
     pub forward_mode: ForwardMode,
     /// `ORIGIN_URL`: where normalized, signed events are POSTed (http or https).
     pub origin_url: String,
@@ -92,10 +95,11 @@ impl Settings {
         let forward_mode = match var(names::FORWARD_MODE).as_deref().map(str::trim) {
             None | Some("") | Some("queue") => ForwardMode::Queue,
             Some("origin") => ForwardMode::Origin,
+            Some("discard") => ForwardMode::Discard,
             Some(other) => {
                 return Err(ConfigError::Var {
                     name: names::FORWARD_MODE,
-                    problem: format!("`{other}` is neither `queue` nor `origin`"),
+                    problem: format!("`{other}` is not `queue`, `origin` or `discard`"),
                 })
             }
         };

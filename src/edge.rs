@@ -203,6 +203,9 @@ async fn ingest(
     };
     let envelope = accept(source, &*provider, &delivery, now_ms)?;
     log.id = Some(envelope.id.clone());
+    if settings.forward_mode == ForwardMode::Discard {
+        return Ok(Outcome::Accepted);
+    }
 
     let kv = env
         .kv(SEEN_BINDING)
@@ -258,7 +261,7 @@ async fn hand_on(
     now_ms: u64,
 ) -> Result<(), Error> {
     match settings.forward_mode {
-        ForwardMode::Queue => enqueue(env, settings, source, id, json).await,
+        ForwardMode::Queue | ForwardMode::Discard => enqueue(env, settings, source, id, json).await,
         ForwardMode::Origin => {
             let req = origin_request(&settings.origin_url, key, id, json, (now_ms / 1000) as i64);
             match post(req, settings.origin_timeout_ms).await {
