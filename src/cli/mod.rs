@@ -261,13 +261,13 @@ fn run_origin(a: OriginArgs) -> Result<(), CliError> {
         tolerance_s: crate::signing::DEFAULT_TOLERANCE_S,
     };
     let server = origin::Origin::start(&a.listen, options, move |verdict| match verdict {
-        origin::Verdict::Accepted(env) => {
-            let text = if pretty {
-                serde_json::to_string_pretty(env)
-            } else {
-                serde_json::to_string(env)
-            };
-            println!("{}", text.unwrap_or_default());
+        // As received: one line, the Worker's key order and number forms kept.
+        origin::Verdict::Accepted { raw, .. } if !pretty => println!("{}", raw.trim()),
+        origin::Verdict::Accepted { envelope, .. } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(envelope).unwrap_or_default()
+            );
         }
         origin::Verdict::Duplicate(id) => {
             eprintln!("duplicate {id}: already received, answered 200")

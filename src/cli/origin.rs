@@ -26,8 +26,11 @@ pub struct OriginOptions {
 /// What happened to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Verified and new: the envelope.
-    Accepted(serde_json::Value),
+    /// Verified and new: the envelope, and its text as received.
+    Accepted {
+        envelope: serde_json::Value,
+        raw: String,
+    },
     /// Verified, but its `webhook-id` was seen before.
     Duplicate(String),
     /// Answered 500 on purpose (`fail_first`).
@@ -118,7 +121,7 @@ impl Origin {
                         Ok(_) => judge(&options, &state, &headers, &body),
                     };
                     let (status, text) = match &verdict {
-                        Verdict::Accepted(_) => (200, "{\"ok\":true}".to_owned()),
+                        Verdict::Accepted { .. } => (200, "{\"ok\":true}".to_owned()),
                         Verdict::Duplicate(_) => {
                             (200, "{\"ok\":true,\"duplicate\":true}".to_owned())
                         }
@@ -199,13 +202,14 @@ fn judge(
         state.duplicates.fetch_add(1, Ordering::SeqCst);
         return Verdict::Duplicate(id);
     }
+    let raw = String::from_utf8_lossy(body).into_owned();
     if let Ok(mut a) = state.accepted.lock() {
         a.push(envelope.clone());
     }
     if let Ok(mut a) = state.accepted_raw.lock() {
-        a.push(String::from_utf8_lossy(body).into_owned());
+        a.push(raw.clone());
     }
-    Verdict::Accepted(envelope)
+    Verdict::Accepted { envelope, raw }
 }
 
 impl Default for OriginOptions {
