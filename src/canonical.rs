@@ -126,9 +126,12 @@ impl Parser<'_> {
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
+        let s = self.src;
+        let mut i = self.pos;
+        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
         }
+        self.pos = i;
     }
 
     /// Consumes `lit` if the input continues with it.
@@ -223,16 +226,12 @@ impl Parser<'_> {
             self.pos += 1;
             let key_start = self.pos;
             let decoded = self.st.keys.len();
-            let had_escapes = {
-                let mut escaped = false;
-                self.string(Some(&mut escaped))?;
-                escaped
-            };
+            let mut had_escapes = false;
+            self.string(Some(&mut had_escapes))?;
             let key = if had_escapes {
                 KeyRef::Decoded(decoded, self.st.keys.len())
             } else {
                 // No escapes: the input bytes are the code points' UTF-8 already.
-                self.st.keys.truncate(decoded);
                 KeyRef::Input(key_start, self.pos - 1)
             };
             self.skip_ws();
@@ -313,19 +312,23 @@ impl Parser<'_> {
     }
 
     /// Parses a string whose opening quote is consumed, writing it (quoted, escaped as
-    /// CPython's `ensure_ascii` does) to the output. With `key`, the decoded code points also
-    /// go to `keys`, and `key` is set when the string had escapes.
+    /// CPython's `ensure_ascii` does) to the output. With `key`, a key is being read: from its
+    /// first escape on, its code points also go to `keys` (the bytes before the escape are
+    /// copied from the input then), and `key` is set to say so.
     fn string(&mut self, mut key: Option<&mut bool>) -> Result<(), CanonicalError> {
+        let start = self.pos;
+        let mut decoding = false;
         self.out.push(b'"');
         loop {
             // Copy the run of bytes that print as themselves in one go.
-            let run = self.src[self.pos..]
+            let rest = &self.src[self.pos..];
+            let run = rest
                 .iter()
-                .position(|&b| !(0x20..=0x7E).contains(&b) || b == b'"' || b == b'\\')
-                .unwrap_or(self.src.len() - self.pos);
-            let plain = &self.src[self.pos..self.pos + run];
+                .position(|&b| !PLAIN[b as usize])
+                .unwrap_or(rest.len());
+            let plain = &rest[..run];
             self.out.extend_from_slice(plain);
-            if key.is_some() {
+            if decoding {
                 self.st.keys.extend_from_slice(plain);
             }
             self.pos += run;
@@ -340,15 +343,21 @@ impl Parser<'_> {
                 }
                 b'\\' => {
                     if let Some(escaped) = key.as_deref_mut() {
-                        *escaped = true;
+                        if !decoding {
+                            // Raw UTF-8 (and surrogatepass bytes) are their own WTF-8.
+                            let prefix = &self.src[start..self.pos];
+                            self.st.keys.extend_from_slice(prefix);
+                            decoding = true;
+                            *escaped = true;
+                        }
                     }
                     let cp = self.escape()?;
-                    self.emit(cp, key.is_some());
+                    self.emit(cp, decoding);
                 }
                 0..=0x1F => return Err(self.err("Invalid control character")),
                 _ => {
                     let cp = self.utf8_char()?;
-                    self.emit(cp, key.is_some());
+                    self.emit(cp, decoding);
                 }
             }
         }
@@ -524,13 +533,47 @@ impl Parser<'_> {
             self.out.extend_from_slice(int);
             return Ok(());
         }
+        let literal = &self.src[start..self.pos];
+        if is_own_repr(literal) {
+            self.out.extend_from_slice(literal);
+            return Ok(());
+        }
         // ASCII by construction, so this cannot fail; Rust's parse rounds correctly, as
         // CPython's float() does, and overflows to infinity the same way.
-        let text = std::str::from_utf8(&self.src[start..self.pos]).unwrap_or_default();
+        let text = std::str::from_utf8(literal).unwrap_or_default();
         let x: f64 = text.parse().map_err(|_| self.err("Expecting value"))?;
         push_float_repr(self.out, &mut self.st.num, x);
         Ok(())
     }
+}
+
+/// Whether a float literal (JSON grammar, checked by the caller) already is CPython's
+/// `repr` of its value, so it can be copied instead of parsed and printed: plain
+/// `int.frac` form, no exponent, at most 15 significant digits (any such decimal is the
+/// shortest that round-trips its double), no trailing zero but `.0` alone, and a decimal
+/// exponent in repr's fixed-notation range (-4..=15).
+fn is_own_repr(lit: &[u8]) -> bool {
+    let lit = lit.strip_prefix(b"-").unwrap_or(lit);
+    let Some(dot) = lit.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&lit[..dot], &lit[dot + 1..]);
+    if !frac.iter().all(u8::is_ascii_digit) || frac.is_empty() {
+        return false; // an exponent, or not this form
+    }
+    if frac.len() > 1 && frac.last() == Some(&b'0') {
+        return false; // "1.50" prints "1.5"
+    }
+    if int != b"0" {
+        // [1-9]\d*: the integer digits all count; exponent = int.len() - 1 <= 15.
+        return int.len() <= 16 && int.len() + frac.len() <= 15 || frac == b"0" && int.len() <= 15;
+    }
+    if frac == b"0" {
+        return true; // 0.0
+    }
+    // 0.000ddd: at most three zeros after the point keeps the exponent >= -4.
+    let zeros = frac.iter().take_while(|&&b| b == b'0').count();
+    zeros <= 3 && frac.len() - zeros <= 15
 }
 
 /// The shortest digits that round-trip finite `x`, written to `buf` without leading or
@@ -575,6 +618,17 @@ fn parse_i32(b: &[u8]) -> i32 {
         .and_then(|e| e.parse().ok())
         .unwrap_or(0)
 }
+
+/// Bytes that stand for themselves inside a string: 0x20..=0x7E but `"` and `\\`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b <= 0x7E {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
 
 /// `\uXXXX` with lowercase hex, as CPython writes it.
 fn push_u_escape(out: &mut Vec<u8>, v: u32) {
@@ -650,11 +704,12 @@ pub fn push_float_repr(out: &mut Vec<u8>, num: &mut Vec<u8>, x: f64) {
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
+        let e = exp.unsigned_abs(); // at most 324
+        if e >= 100 {
+            out.push(b'0' + (e / 100) as u8);
         }
-        out.extend_from_slice(e.to_string().as_bytes());
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
     }
 }
 
