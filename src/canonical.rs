@@ -22,6 +22,7 @@
 //!   `utf-8-sig`); invalid UTF-8, control characters in strings and trailing data refused.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 /// Deepest nesting accepted. CPython stops near 1000 (its recursion limit); this stays
 /// well under what a Worker's stack holds.
@@ -61,6 +62,20 @@ pub struct Canonicalizer {
     scratch: Vec<u8>,
     /// Formatting space for floats.
     num: Vec<u8>,
+    /// The keys leading to the object being read, while that is shallow enough to capture.
+    path: Vec<KeyRef>,
+}
+
+/// How deep [`Canonicalizer::canonicalize_capturing`] looks: top-level members and the
+/// members of top-level objects.
+pub const MAX_CAPTURE_DEPTH: usize = 2;
+
+/// What a canonicalization learned besides its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// False when the input used CPython's `NaN`/`Infinity` literals, which RFC 8259 JSON
+    /// does not have; otherwise the input is standard JSON text.
+    pub standard_json: bool,
 }
 
 /// One `"key":value` already written to the output, and where its sort key lives.
@@ -83,8 +98,25 @@ enum KeyRef {
 impl Canonicalizer {
     /// As [`canonicalize`], reusing this value's buffers.
     pub fn canonicalize(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+        self.canonicalize_capturing(input, out, &[], &mut [])
+            .map(|_| ())
+    }
+
+    /// As [`canonicalize`], and also finds, in the same pass, the input text of the values
+    /// at `paths` (keys from the top, at most [`MAX_CAPTURE_DEPTH`] deep): `found[i]` is
+    /// the byte range in `input` of the value at `paths[i]`, as `json.loads` would see it
+    /// (the last of duplicate keys wins), or `None`.
+    pub fn canonicalize_capturing(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        paths: &[&[&str]],
+        found: &mut [Option<Range<usize>>],
+    ) -> Result<Scan, CanonicalError> {
         self.members.clear();
         self.keys.clear();
+        self.path.clear();
+        found.iter_mut().for_each(|f| *f = None);
         let pos = if input.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
@@ -95,6 +127,9 @@ impl Canonicalizer {
             pos,
             out,
             st: self,
+            paths,
+            found,
+            standard_json: true,
         };
         p.skip_ws();
         p.value(0)?;
@@ -102,7 +137,9 @@ impl Canonicalizer {
         if p.pos != p.src.len() {
             return Err(p.err("Extra data"));
         }
-        Ok(())
+        Ok(Scan {
+            standard_json: p.standard_json,
+        })
     }
 }
 
@@ -111,6 +148,9 @@ struct Parser<'a> {
     pos: usize,
     out: &'a mut Vec<u8>,
     st: &'a mut Canonicalizer,
+    paths: &'a [&'a [&'a str]],
+    found: &'a mut [Option<Range<usize>>],
+    standard_json: bool,
 }
 
 impl Parser<'_> {
@@ -128,8 +168,15 @@ impl Parser<'_> {
     fn skip_ws(&mut self) {
         let s = self.src;
         let mut i = self.pos;
-        while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
-            i += 1;
+        loop {
+            // Indentation comes in runs of spaces: eight at a time (one word compare).
+            while s.get(i..i + 8) == Some(b"        ") {
+                i += 8;
+            }
+            match s.get(i) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => i += 1,
+                _ => break,
+            }
         }
         self.pos = i;
     }
@@ -155,6 +202,7 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => {
                 if self.eat(b"-Infinity") {
                     self.out.extend_from_slice(b"-Infinity");
+                    self.standard_json = false;
                     Ok(())
                 } else {
                     self.number()
@@ -164,6 +212,7 @@ impl Parser<'_> {
                 for lit in [&b"null"[..], b"true", b"false", b"NaN", b"Infinity"] {
                     if self.eat(lit) {
                         self.out.extend_from_slice(lit);
+                        self.standard_json &= lit[0].is_ascii_lowercase();
                         return Ok(());
                     }
                 }
@@ -241,7 +290,20 @@ impl Parser<'_> {
             self.pos += 1;
             self.out.push(b':');
             self.skip_ws();
+            let track = depth <= MAX_CAPTURE_DEPTH
+                && !self.paths.is_empty()
+                && self.st.path.len() + 1 >= depth;
+            if track {
+                self.st.path.truncate(depth - 1);
+                self.st.path.push(key);
+                // A repeated key replaces its whole value: forget what its first value held.
+                self.capture(depth, None);
+            }
+            let value_start = self.pos;
             self.value(depth)?;
+            if track {
+                self.capture(depth, Some(value_start..self.pos));
+            }
             self.st.members.push(Member {
                 key,
                 start,
@@ -266,6 +328,32 @@ impl Parser<'_> {
         self.st.members.truncate(first_member);
         self.st.keys.truncate(keys_mark);
         Ok(())
+    }
+
+    fn key_bytes(&self, k: KeyRef) -> &[u8] {
+        match k {
+            KeyRef::Input(a, b) => &self.src[a..b],
+            KeyRef::Decoded(a, b) => &self.st.keys[a..b],
+        }
+    }
+
+    /// With `Some(range)`: records `range` for the paths equal to the current path (of
+    /// `depth` keys). With `None`: clears the paths below the current path.
+    fn capture(&mut self, depth: usize, range: Option<Range<usize>>) {
+        for (i, path) in self.paths.iter().enumerate() {
+            let wanted = match range {
+                Some(_) => path.len() == depth,
+                None => path.len() > depth,
+            };
+            let on_path = wanted
+                && path[..depth]
+                    .iter()
+                    .zip(&self.st.path)
+                    .all(|(want, &k)| want.as_bytes() == self.key_bytes(k));
+            if on_path {
+                self.found[i] = range.clone();
+            }
+        }
     }
 
     /// Puts the members of the object whose body starts at `body_start` in key order,
@@ -847,6 +935,39 @@ mod tests {
         let mut out = Vec::new();
         canonicalize(b"\"\xED\xA0\x80\"", &mut out).unwrap();
         assert_eq!(out, br#""\ud800""#);
+    }
+
+    #[test]
+    fn captures_values_by_path_with_the_last_duplicate_winning() {
+        let input = br#"{"type":"x","payload":{"status":"old","task_id":"t1"},"payload":{"status":"new"},"deep":{"a":{"status":"no"}},"list":[{"status":"no"}]}"#;
+        let paths: [&[&str]; 4] = [
+            &["type"],
+            &["payload", "status"],
+            &["payload", "task_id"],
+            &["a", "status"],
+        ];
+        let mut found = [None, None, None, None];
+        let mut out = Vec::new();
+        let scan = Canonicalizer::default()
+            .canonicalize_capturing(input, &mut out, &paths, &mut found)
+            .unwrap();
+        let text = |r: &Option<Range<usize>>| r.clone().map(|r| &input[r]);
+        assert_eq!(text(&found[0]), Some(&br#""x""#[..]));
+        assert_eq!(text(&found[1]), Some(&br#""new""#[..]));
+        assert_eq!(found[2], None, "the second payload has no task_id");
+        assert_eq!(found[3], None, "too deep, or not on the path");
+        assert!(scan.standard_json);
+        let mut found = [None];
+        let scan = Canonicalizer::default()
+            .canonicalize_capturing(
+                br#"{"t\u0079pe": [NaN]}"#,
+                &mut out,
+                &[&["type"]],
+                &mut found,
+            )
+            .unwrap();
+        assert!(!scan.standard_json);
+        assert!(found[0].is_some(), "escaped keys are compared decoded");
     }
 
     #[test]

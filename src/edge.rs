@@ -286,7 +286,7 @@ async fn enqueue(
     let queue = env
         .queue(EVENTS_BINDING)
         .map_err(|_| unavailable("queue EVENTS", "not bound"))?;
-    let (message, stored) = queue_message(source, id, json);
+    let (text, stored) = queue_message(source, id, json);
     if let Some((key, envelope)) = stored {
         let kv = env
             .kv(SEEN_BINDING)
@@ -298,7 +298,6 @@ async fn enqueue(
             .await
             .map_err(|e| unavailable("KV", e))?;
     }
-    let text = serde_json::to_string(&message).map_err(|e| unavailable("queue message", e))?;
     queue
         .send(text)
         .await

@@ -53,8 +53,9 @@ impl Status {
     }
 }
 
-/// One normalized event (CONTRACT §4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One normalized event (CONTRACT §4). [`Envelope::to_json`] writes it; `Deserialize`
+/// reads it back (an origin written in Rust can use this type).
+#[derive(Debug, Clone, Deserialize)]
 pub struct Envelope {
     pub specversion: String,
     /// `{provider}:{natural id}`: unique per source, the seen-ID and `webhook-id`.
@@ -78,7 +79,7 @@ pub struct Envelope {
 }
 
 /// The `data` of an envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct EventData {
     pub run_id: Option<String>,
     pub status: Status,
@@ -87,14 +88,90 @@ pub struct EventData {
     pub terminal: bool,
     pub error: Option<serde_json::Value>,
     /// The provider's body, byte for byte.
-    pub payload: Box<RawValue>,
+    pub payload: Payload,
+}
+
+/// A provider's body: JSON text, carried into the envelope unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload(Box<str>);
+
+impl Payload {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Ok(Payload(raw.get().into()))
+    }
+}
+
+/// The envelope's fields before `data`, in the order they are written.
+#[derive(Serialize)]
+struct Head<'a> {
+    specversion: &'a str,
+    id: &'a str,
+    source: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    time: &'a str,
+    datacontenttype: &'a str,
+    provider: &'a str,
+    receivedat: &'a str,
+}
+
+/// `data`'s fields before `payload`.
+#[derive(Serialize)]
+struct DataHead<'a> {
+    run_id: Option<&'a str>,
+    status: Status,
+    provider_status: Option<&'a str>,
+    provider_event: Option<&'a str>,
+    terminal: bool,
+    error: Option<&'a serde_json::Value>,
 }
 
 impl Envelope {
-    /// The envelope as compact JSON.
+    /// The envelope as compact JSON. Written in parts so the payload is copied in as it
+    /// is, without being parsed again (it was proved JSON when the envelope was built).
     pub fn to_json(&self) -> String {
-        // Cannot fail: every map key is a string and every value serializes.
-        serde_json::to_string(self).expect("an envelope always serializes")
+        let head = Head {
+            specversion: &self.specversion,
+            id: &self.id,
+            source: &self.source,
+            event_type: &self.event_type,
+            subject: self.subject.as_deref(),
+            time: &self.time,
+            datacontenttype: &self.datacontenttype,
+            provider: &self.provider,
+            receivedat: &self.receivedat,
+        };
+        let d = &self.data;
+        let data = DataHead {
+            run_id: d.run_id.as_deref(),
+            status: d.status,
+            provider_status: d.provider_status.as_deref(),
+            provider_event: d.provider_event.as_deref(),
+            terminal: d.terminal,
+            error: d.error.as_ref(),
+        };
+        // Neither can fail: all keys are strings and every value serializes.
+        let head = serde_json::to_string(&head).unwrap_or_default();
+        let data = serde_json::to_string(&data).unwrap_or_default();
+        let payload = d.payload.get();
+        let mut out = String::with_capacity(head.len() + data.len() + payload.len() + 24);
+        out.push_str(head.strip_suffix('}').unwrap_or(&head));
+        out.push_str(",\"data\":");
+        out.push_str(data.strip_suffix('}').unwrap_or(&data));
+        out.push_str(",\"payload\":");
+        out.push_str(payload);
+        out.push_str("}}");
+        out
     }
 }
 
@@ -118,8 +195,13 @@ pub fn normalize(
     received_ms: u64,
 ) -> Result<Envelope, Error> {
     let facts = provider.describe(verified)?;
-    let payload = RawValue::from_string(verified.body().to_owned())
-        .map_err(|e| Error::malformed(format!("the body is not standard JSON (RFC 8259): {e}")))?;
+    let body = verified.body();
+    if !facts.body_is_json {
+        serde_json::from_str::<&RawValue>(body).map_err(|e| {
+            Error::malformed(format!("the body is not standard JSON (RFC 8259): {e}"))
+        })?;
+    }
+    let payload = Payload(body.into());
     let received = rfc3339_ms(received_ms);
     let time = facts
         .time

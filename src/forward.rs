@@ -58,22 +58,22 @@ pub fn queue_wire_size(json: &str) -> usize {
     }
 }
 
-/// The queue message for an envelope, and the KV entry (key, envelope) to write first when
-/// the envelope is too large to travel inline.
+/// The queue message (JSON text) for an envelope (JSON text), and the KV entry (key,
+/// envelope) to write first when the envelope is too large to travel inline.
 pub fn queue_message(
     source: &str,
     id: &str,
     envelope_json: &str,
-) -> (QueueMessage, Option<(String, String)>) {
+) -> (String, Option<(String, String)>) {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     if queue_wire_size(envelope_json) <= INLINE_ENVELOPE_LIMIT {
-        if let Ok(envelope) = RawValue::from_string(envelope_json.to_owned()) {
-            let msg = QueueMessage::Inline {
-                source: source.to_owned(),
-                id: id.to_owned(),
-                envelope,
-            };
-            return (msg, None);
-        }
+        // Written by hand around the envelope, which is JSON already: no second parse.
+        let msg = format!(
+            r#"{{"inline":{{"source":{},"id":{},"envelope":{envelope_json}}}}}"#,
+            quote(source),
+            quote(id)
+        );
+        return (msg, None);
     }
     let key = kv_key("body", source, id);
     let msg = QueueMessage::Stored {
@@ -81,7 +81,8 @@ pub fn queue_message(
         id: id.to_owned(),
         key: key.clone(),
     };
-    (msg, Some((key, envelope_json.to_owned())))
+    let text = serde_json::to_string(&msg).unwrap_or_default();
+    (text, Some((key, envelope_json.to_owned())))
 }
 
 /// A KV key `{kind}:{source}:{id}`; hashed when it would pass KV's 512-byte limit (a
@@ -223,21 +224,22 @@ mod tests {
         let small = r#"{"id":"x"}"#;
         let (msg, stored) = queue_message("s", "x", small);
         assert!(stored.is_none());
-        let text = serde_json::to_string(&msg).unwrap();
         assert_eq!(
-            text,
+            msg,
             r#"{"inline":{"source":"s","id":"x","envelope":{"id":"x"}}}"#
         );
-        let back: QueueMessage = serde_json::from_str(&text).unwrap();
+        let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Inline { envelope, .. } if envelope.get() == small));
 
         let big = format!(r#"{{"p":"{}"}}"#, "a".repeat(INLINE_ENVELOPE_LIMIT));
+        let (msg, _) = queue_message("s", "x\"y", &big);
+        let back: QueueMessage = serde_json::from_str(&msg).unwrap();
+        assert!(matches!(back, QueueMessage::Stored { id, .. } if id == "x\"y"));
         let (msg, stored) = queue_message("s", "x", &big);
         let (key, json) = stored.unwrap();
         assert_eq!(key, "body:s:x");
         assert_eq!(json, big);
-        let back: QueueMessage =
-            serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
+        let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Stored { key, .. } if key == "body:s:x"));
         // Non-ASCII counts double: 70 000 'é' would be 140 KB as UTF-16.
         let wide = format!(r#"{{"p":"{}"}}"#, "é".repeat(35_000));

@@ -3,10 +3,8 @@
 //! `json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)`; the timestamp must
 //! be within the tolerance either way. The natural id is the canonical body's digest.
 
-use serde::Deserialize;
-
 use super::{check_timestamp, sha256_hex, Delivery, Facts, HmacKeys, Provider, Verified};
-use crate::canonical::canonicalize;
+use crate::canonical::Canonicalizer;
 use crate::config::SourceConfig;
 use crate::envelope::Status;
 use crate::error::Error;
@@ -43,19 +41,23 @@ impl BrowserUse {
     }
 }
 
-#[derive(Deserialize)]
-struct Body {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    timestamp: Option<String>,
-    payload: Option<Payload>,
+thread_local! {
+    /// The canonicalizer's buffers, kept between deliveries (a Worker isolate runs one
+    /// thread; natively each thread gets its own).
+    static CANONICALIZER: std::cell::RefCell<Canonicalizer> = Default::default();
 }
 
-#[derive(Deserialize)]
-struct Payload {
-    task_id: Option<String>,
-    status: Option<String>,
-}
+/// The fields the envelope needs, found during the canonical pass (no second parse).
+const FIELDS: [&[&str]; 4] = [
+    &["type"],
+    &["timestamp"],
+    &["payload", "task_id"],
+    &["payload", "status"],
+];
+const TYPE: usize = 0;
+const TIMESTAMP: usize = 1;
+const TASK_ID: usize = 2;
+const STATUS: usize = 3;
 
 /// Browser Use's task statuses in the shared vocabulary.
 pub fn status(word: &str) -> Status {
@@ -85,32 +87,37 @@ impl Provider for BrowserUse {
         let mut message = Vec::with_capacity(timestamp.len() + 1 + delivery.body.len());
         message.extend_from_slice(timestamp.as_bytes());
         message.push(b'.');
-        canonicalize(delivery.body, &mut message).map_err(Error::malformed)?;
+        let mut found = [None, None, None, None];
+        let scan = CANONICALIZER
+            .with_borrow_mut(|c| {
+                c.canonicalize_capturing(delivery.body, &mut message, &FIELDS, &mut found)
+            })
+            .map_err(Error::malformed)?;
         self.keys
             .verify_hex(&[&message], signature, SIGNATURE_HEADER)?;
-        let canonical = message.split_off(timestamp.len() + 1);
-        let digest = sha256_hex(&canonical);
-        // The canonical form is ASCII by construction.
-        let canonical = String::from_utf8(canonical).map_err(Error::malformed)?;
-        Verified::with_signed_text(delivery.body, Some(canonical), Some(digest))
+        let digest = sha256_hex(&message[timestamp.len() + 1..]);
+        let fields = found
+            .into_iter()
+            .map(|r| r.map(|r| &delivery.body[r]))
+            .collect();
+        Verified::with_fields(delivery.body, Some(digest), fields, scan.standard_json)
     }
 
     fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {
-        let body: Body = verified.parse()?;
-        let kind = body.kind.ok_or(Error::MissingField { field: "type" })?;
-        let (run_id, word) = match body.payload {
-            Some(p) => (p.task_id, p.status),
-            None => (None, None),
-        };
+        let kind = verified
+            .field(TYPE, "type")?
+            .ok_or(Error::MissingField { field: "type" })?;
+        let word = verified.field(STATUS, "payload.status")?;
         Ok(Facts {
             natural_id: verified.natural_id().unwrap_or_default().to_owned(),
             test: kind == TEST_TYPE,
-            run_id,
+            run_id: verified.field(TASK_ID, "payload.task_id")?,
             status: word.as_deref().map_or(Status::Unknown, status),
             provider_status: word,
             provider_event: Some(kind),
-            time: body.timestamp,
+            time: verified.field(TIMESTAMP, "timestamp")?,
             error: None,
+            body_is_json: verified.body_is_json(),
         })
     }
 }

@@ -121,26 +121,29 @@ pub struct Delivery<'a> {
 #[derive(Debug, Clone)]
 pub struct Verified<'a> {
     body: &'a str,
-    /// What the facts are read from when not the body itself: browser-use's canonical form,
-    /// in which duplicate keys are resolved exactly as in what was signed.
-    signed_text: Option<String>,
     /// A natural id the verifier already computed (browser-use: the canonical digest).
     natural_id: Option<String>,
+    /// Raw JSON values the verifier already found in its own pass over the body, in the
+    /// order its provider asked for them (browser-use: from the canonical pass).
+    fields: Vec<Option<&'a [u8]>>,
+    /// The verifier's pass established that the body is standard JSON text.
+    body_is_json: bool,
 }
 
 impl<'a> Verified<'a> {
     /// Seals a verified body. The body must be UTF-8 JSON text for the envelope, so a body
     /// that is not is refused here, after the signature check.
     pub(crate) fn new(body: &'a [u8], natural_id: Option<String>) -> Result<Self, Error> {
-        Self::with_signed_text(body, None, natural_id)
+        Self::with_fields(body, natural_id, Vec::new(), false)
     }
 
-    /// As [`Verified::new`], with the text that was really signed (when it is not the body)
-    /// for the facts to be read from.
-    pub(crate) fn with_signed_text(
+    /// As [`Verified::new`], with what the verifier's own pass found: raw values of the
+    /// fields its provider needs, and whether the body is standard JSON.
+    pub(crate) fn with_fields(
         body: &'a [u8],
-        signed_text: Option<String>,
         natural_id: Option<String>,
+        fields: Vec<Option<&'a [u8]>>,
+        body_is_json: bool,
     ) -> Result<Self, Error> {
         let body =
             std::str::from_utf8(body).map_err(|e| Error::malformed(format!("not UTF-8: {e}")))?;
@@ -148,8 +151,9 @@ impl<'a> Verified<'a> {
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
         Ok(Verified {
             body,
-            signed_text,
             natural_id,
+            fields,
+            body_is_json,
         })
     }
 
@@ -163,10 +167,25 @@ impl<'a> Verified<'a> {
         self.natural_id.as_deref()
     }
 
-    /// Parses the signed text into a provider's struct of the fields it needs.
+    /// Whether verification already proved the body standard JSON text.
+    pub fn body_is_json(&self) -> bool {
+        self.body_is_json
+    }
+
+    /// Field `i` found during verification, decoded: `Ok(None)` when absent or null, an
+    /// error naming `name` when it is not a string.
+    pub(crate) fn field(&self, i: usize, name: &'static str) -> Result<Option<String>, Error> {
+        match self.fields.get(i).copied().flatten() {
+            None => Ok(None),
+            Some(raw) => serde_json::from_slice(raw)
+                .map_err(|e| Error::malformed(format!("`{name}` is not a string: {e}"))),
+        }
+    }
+
+    /// Parses the body into a provider's struct of the fields it needs (a full pass, which
+    /// also proves the body is JSON).
     pub(crate) fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let text = self.signed_text.as_deref().unwrap_or(self.body);
-        serde_json::from_str(text).map_err(Error::malformed)
+        serde_json::from_str(self.body).map_err(Error::malformed)
     }
 }
 
@@ -189,6 +208,9 @@ pub struct Facts {
     pub time: Option<String>,
     /// The provider's error or failure reason.
     pub error: Option<serde_json::Value>,
+    /// Whether the body is known to be standard JSON text (a full parse or the canonical
+    /// pass saw all of it); when not, normalization checks it before embedding it.
+    pub body_is_json: bool,
 }
 
 /// HMAC-SHA256 keys built once from a source's secrets, the key schedule done up front.

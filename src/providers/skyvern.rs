@@ -103,6 +103,8 @@ impl Provider for Skyvern {
             provider_event: body.run_type,
             time: first_of(&[&body.timestamp, &body.finished_at, &body.modified_at]),
             error: body.failure_reason.filter(|v| !v.is_null()),
+            // The parse above read all of the body.
+            body_is_json: true,
         })
     }
 }

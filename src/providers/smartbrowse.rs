@@ -121,6 +121,8 @@ impl Provider for SmartBrowse {
             provider_event: Some(event),
             time: body.timestamp.or(body.finished_at),
             error: body.error.filter(|v| !v.is_null()),
+            // The parse above read all of the body.
+            body_is_json: true,
         })
     }
 }
