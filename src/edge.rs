@@ -5,6 +5,9 @@
 //! Everything it decides is decided by the pure modules; this file moves bytes between them
 //! and the runtime's KV, Queues and `fetch`, and reads the clock.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
@@ -21,7 +24,7 @@ use crate::error::Error;
 use crate::forward::{
     kv_key, origin_request, queue_message, retry_delay_s, Answer, LogLine, Outcome, QueueMessage,
 };
-use crate::providers::{self, Delivery, Headers};
+use crate::providers::{self, Delivery, Headers, Provider};
 use crate::routes::{route, Route};
 use crate::secret::Secret;
 use crate::signing::WebhookKey;
@@ -150,6 +153,53 @@ fn origin_key(env: &Env) -> Result<WebhookKey, Error> {
     })
 }
 
+/// The configuration, read and validated once per isolate: env does not change while an
+/// isolate lives (a deploy or a secret change starts new ones). Reading it costs a crossing
+/// into JavaScript per variable and a conversion of `SOURCES`, which each delivery would
+/// otherwise pay. A configuration error is not kept, so a fix shows on the next delivery.
+struct Config {
+    settings: Settings,
+    sources: Sources,
+    key: WebhookKey,
+    /// Providers built so far, by source; a source whose table is wrong is not kept.
+    providers: RefCell<HashMap<String, Rc<dyn Provider>>>,
+}
+
+thread_local! {
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+impl Config {
+    fn get(env: &Env) -> Result<Rc<Config>, Error> {
+        if let Some(c) = CONFIG.with_borrow(|c| c.clone()) {
+            return Ok(c);
+        }
+        let config = Rc::new(Config {
+            settings: Settings::from_vars(|n| var(env, n))?,
+            sources: sources(env)?,
+            key: origin_key(env)?,
+            providers: RefCell::default(),
+        });
+        CONFIG.set(Some(config.clone()));
+        Ok(config)
+    }
+
+    /// Source `name`'s provider: `None` when there is no such source.
+    fn provider(&self, env: &Env, name: &str) -> Result<Option<Rc<dyn Provider>>, Error> {
+        if let Some(p) = self.providers.borrow().get(name) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(cfg) = self.sources.get(name) else {
+            return Ok(None);
+        };
+        let provider: Rc<dyn Provider> = providers::build(name, &cfg?, |n| secret(env, n))?.into();
+        self.providers
+            .borrow_mut()
+            .insert(name.to_owned(), provider.clone());
+        Ok(Some(provider))
+    }
+}
+
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Unavailable {
         detail: format!("{what}: {e}"),
@@ -164,15 +214,13 @@ async fn ingest(
     now_ms: u64,
     log: &mut Handled,
 ) -> Result<Outcome, Error> {
-    let settings = Settings::from_vars(|n| var(env, n))?;
-    let sources = sources(env)?;
+    let config = Config::get(env)?;
+    let (settings, key) = (&config.settings, &config.key);
     let not_found = || Error::NotFound {
         path: format!("/in/{source}"),
     };
-    let cfg = sources.get(source).ok_or_else(not_found)??;
-    let provider = providers::build(source, &cfg, |n| secret(env, n))?;
+    let provider = config.provider(env, source)?.ok_or_else(not_found)?;
     log.provider = Some(provider.name());
-    let key = origin_key(env)?;
     if token.is_some() && !provider.takes_path_token() {
         return Err(not_found());
     }
@@ -219,7 +267,7 @@ async fn ingest(
         Err(e) => warn("seen_check_failed", source, &envelope.id, &e.to_string()),
     }
     let json = envelope.to_json();
-    hand_on(env, &settings, &key, source, &envelope.id, &json, now_ms).await?;
+    hand_on(env, settings, key, source, &envelope.id, &json, now_ms).await?;
     let marked = match kv.put(&seen, envelope.receivedat.as_str()) {
         Ok(put) => put
             .expiration_ttl(settings.dedup_ttl_s)
@@ -423,16 +471,16 @@ async fn deliver(env: &Env, msg: &worker::worker_sys::Message) {
         }
         Err(_) => (None, None),
     };
-    let settings = Settings::from_vars(|n| var(env, n));
+    let config = Config::get(env);
     let result: Result<(), String> = async {
         let message = message?;
-        let settings = settings.as_ref().map_err(|e| e.to_string())?;
-        let key = origin_key(env).map_err(|e| e.to_string())?;
+        let config = config.as_ref().map_err(|e| e.to_string())?;
         let json = envelope_json(env, &message).await?;
         let (_, id) = message.source_and_id();
         let now_s = (Date::now().as_millis() / 1000) as i64;
+        let url = &config.settings.origin_url;
         post(
-            origin_request(&settings.origin_url, &key, id, &json, now_s),
+            origin_request(url, &config.key, id, &json, now_s),
             QUEUE_ORIGIN_TIMEOUT_MS,
         )
         .await?;
@@ -444,10 +492,10 @@ async fn deliver(env: &Env, msg: &worker::worker_sys::Message) {
         Ok(())
     }
     .await;
-    let base = settings
+    let base = config
         .as_ref()
-        .map_or(crate::config::DEFAULT_RETRY_BASE_DELAY_S, |s| {
-            s.retry_base_delay_s
+        .map_or(crate::config::DEFAULT_RETRY_BASE_DELAY_S, |c| {
+            c.settings.retry_base_delay_s
         });
     let (outcome, message) = match result {
         Ok(()) => {
