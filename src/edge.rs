@@ -243,7 +243,12 @@ async fn ingest(
     if body.len() > settings.max_body_bytes {
         return Err(too_large);
     }
-    let headers: Headers = req.headers().entries().collect();
+    let mut headers = Headers::new();
+    for name in provider.headers_read() {
+        if let Ok(Some(value)) = req.headers().get(name) {
+            headers.insert(name, value);
+        }
+    }
     let delivery = Delivery {
         headers: &headers,
         body: &body,

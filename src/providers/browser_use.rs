@@ -76,6 +76,10 @@ impl Provider for BrowserUse {
         NAME
     }
 
+    fn headers_read(&self) -> Vec<&str> {
+        vec![SIGNATURE_HEADER, TIMESTAMP_HEADER]
+    }
+
     fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
         let h = delivery.headers;
         let signature = h.get(SIGNATURE_HEADER).ok_or(Error::MissingSignature {

@@ -27,6 +27,10 @@ pub trait Provider: Send + Sync {
     /// The name used in configuration and in envelope ids (`browser-use`, …).
     fn name(&self) -> &'static str;
 
+    /// The request headers `verify` reads; the edge copies in only these, since each
+    /// header fetched from the runtime is a crossing into JavaScript.
+    fn headers_read(&self) -> Vec<&str>;
+
     /// Whether this source is authenticated by a token in its path (`/in/{source}/{token}`);
     /// for the others such a path is not a route.
     fn takes_path_token(&self) -> bool {

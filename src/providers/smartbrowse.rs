@@ -68,6 +68,14 @@ impl Provider for SmartBrowse {
         NAME
     }
 
+    fn headers_read(&self) -> Vec<&str> {
+        match &self.auth {
+            TokenAuth::Path => vec![],
+            TokenAuth::Bearer => vec!["Authorization"],
+            TokenAuth::Header(name) => vec![name.as_str()],
+        }
+    }
+
     fn takes_path_token(&self) -> bool {
         self.auth == TokenAuth::Path
     }
