@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Where the time goes: one fixed request repeated, per Worker, in verify-only mode, with
+# workerd's CPU per request. Cases:
+#   healthz      GET /healthz: the runtime and each Worker's fetch glue, no body
+#   bu-stale     POST /in/browser-use, 8.5 KB, stale timestamp: refused before any
+#                canonicalization (edgehook has read the body and its config by then; the
+#                reference checks the timestamp before reading the body)
+#   bu-valid     POST /in/browser-use, 8.5 KB JS-safe body, valid: verify + normalize, 202
+#   bu-real      POST /in/browser-use, 8.5 KB realistic body, valid (the reference refuses it
+#                after the same parse/sort/stringify/HMAC work)
+#   sky-valid    POST /in/skyvern, 8.5 KB, valid: HMAC of the raw body + normalize, 202
+# The `empty` Worker answers 202 to every POST after reading the body: the floor.
+#
+#   bench/breakdown.sh     (BD_DURATION=10 BD_WARMUP=3 THREADS=2 CONNS=16)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$PWD/bench
+OUT=$B/out
+D=${BD_DURATION:-10}
+W=${BD_WARMUP:-3}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-16}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RD=$OUT/breakdown/$STAMP
+mkdir -p "$RD" "$OUT/reference"
+A="python3 $B/analyze.py"
+STARTED=""
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+trap 'for p in $STARTED; do stop $p; done' EXIT
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+SNAP=$RD/build # a copy: others rebuild build/ as they work
+mkdir -p "$SNAP"
+cp build/index.js build/index_bg.wasm "$SNAP/"
+ESBUILD=node_modules/esbuild/bin/esbuild
+[ -x "$ESBUILD" ] || ESBUILD=node_modules/@esbuild/linux-x64/bin/esbuild
+"$ESBUILD" "$B/reference-ts/src/index.ts" --bundle --format=esm --target=es2022 \
+  --outfile="$OUT/reference/index.js" --log-level=warning
+
+# The request files: one delivery each, fresh timestamps.
+mk() { # name provider flavor
+  python3 "$B/gen_requests.py" --provider "$2" --flavor "$3" --count 1 --threads 1 \
+    --mix 100/0/0 --out "$RD/$1" 2>/dev/null
+  python3 - "$RD/$1" <<'EOF'
+import sys
+p = sys.argv[1]
+data = open(p + ".t0.req", "rb").read().split(b"\n", 1)[1]
+head, rest = data.split(b"\n", 1)
+kind, path, nh, blen = head.decode().split()
+lines = rest.split(b"\n")
+headers = [l.decode() for l in lines[:int(nh)]]
+body = b"\n".join(lines[int(nh):])[:int(blen)]
+open(p + ".body", "wb").write(body)
+open(p + ".headers", "w").write("\n".join(headers) + "\n")
+open(p + ".path", "w").write(path)
+EOF
+}
+mk bu-valid browser-use js-safe
+mk bu-real browser-use realistic
+mk sky-valid skyvern realistic
+cp "$RD/bu-valid.body" "$RD/bu-stale.body"
+cp "$RD/bu-valid.path" "$RD/bu-stale.path"
+sed 's/^X-Browser-Use-Timestamp: .*/X-Browser-Use-Timestamp: 1000000000/' "$RD/bu-valid.headers" >"$RD/bu-stale.headers"
+
+: >"$RD/rows.jsonl"
+for worker in empty edgehook reference; do
+  node "$B/serve.mjs" --worker "$worker" --build "$SNAP" --mode verify >"$RD/$worker.serve.json" 2>/dev/null &
+  spid=$!
+  STARTED="$STARTED $spid"
+  for _ in $(seq 600); do grep -q '"url"' "$RD/$worker.serve.json" 2>/dev/null && break; sleep 0.1; done
+  url=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'])" "$RD/$worker.serve.json")
+  for case in healthz bu-stale bu-valid bu-real sky-valid; do
+    if [ "$case" = healthz ]; then
+      export STATIC_METHOD=GET STATIC_PATH=/healthz STATIC_BODY= STATIC_HEADERS=
+    else
+      export STATIC_METHOD=POST STATIC_PATH=$(cat "$RD/$case.path") \
+        STATIC_BODY=$RD/$case.body STATIC_HEADERS=$RD/$case.headers
+    fi
+    BENCH_OUT=$RD/warm.json wrk -t"$THREADS" -c"$CONNS" -d"${W}s" -s "$B/static.lua" "$url" >/dev/null
+    $A cpu-snap "$RD/c0.json"
+    BENCH_OUT=$RD/$worker-$case.json wrk -t"$THREADS" -c"$CONNS" -d"${D}s" -s "$B/static.lua" "$url" >/dev/null
+    $A cpu-snap "$RD/c1.json"
+    $A cpu-diff "$RD/c0.json" "$RD/c1.json" $$ >"$RD/$worker-$case.cpu.json"
+    python3 - "$worker" "$case" "$RD" >>"$RD/rows.jsonl" <<'EOF'
+import json, sys
+w, c, rd = sys.argv[1:]
+r = json.load(open(f"{rd}/{w}-{c}.json"))
+cpu = json.load(open(f"{rd}/{w}-{c}.cpu.json"))
+wd = cpu["by_process"].get("workerd", 0)
+print(json.dumps({"worker": w, "case": c, "rps": r["rps"], "p50_ms": r["latency_us"]["p50"] / 1000,
+                  "status": r["status_got"], "workerd_us": round(wd * cpu["seconds"] * 1e6 / r["requests"], 1),
+                  "foreign_cores": cpu["foreign_cores"]}))
+EOF
+    tail -1 "$RD/rows.jsonl" >&2
+  done
+  stop "$spid"
+done
+rm -f "$RD"/c[01].json "$RD"/*.req
+
+python3 - "$RD/rows.jsonl" "$OUT/breakdown-$STAMP.md" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+cases = ["healthz", "bu-stale", "bu-valid", "bu-real", "sky-valid"]
+by = {(r["worker"], r["case"]): r for r in rows}
+out = ["| case | " + " | ".join(f"{w} req/s | {w} workerd µs/req | {w} answer" for w in ("empty", "edgehook", "reference")) + " |",
+       "| --- |" + " ---: | ---: | --- |" * 3]
+for c in cases:
+    cells = []
+    for w in ("empty", "edgehook", "reference"):
+        r = by.get((w, c))
+        if not r:
+            cells += ["-", "-", "-"]
+            continue
+        st = ",".join(f"{k}" for k in sorted(r["status"]))
+        cells += [f"{r['rps']:,.0f}", f"{r['workerd_us']:,.0f}", st]
+    out.append(f"| {c} | " + " | ".join(cells) + " |")
+fr = max(r["foreign_cores"] for r in rows)
+out.append("")
+out.append(f"(other processes used at most {fr} cores during these runs)")
+text = "\n".join(out) + "\n"
+open(sys.argv[2], "w").write(text)
+print(text)
+EOF
