@@ -17,4 +17,5 @@ echo "==> building the Worker" >&2
 sh scripts/build-worker.sh
 
 echo "==> cargo test" >&2
-cargo test --all-targets -- --test-threads 2
+# Benches are compiled by clippy above; criterion does not take the test harness flags.
+cargo test --lib --bins --tests
