@@ -1,5 +1,6 @@
 //! The providers, one file each behind the small [`Provider`] trait, built from a source's
-//! configuration by [`build`]. Adding a provider is one new file and one arm in [`build`].
+//! configuration by [`build`]. Adding a provider is one new file, its name in [`KNOWN`] and one
+//! arm in [`build`].
 //!
 //! A provider does two things: [`Provider::verify`] decides whether a delivery is authentic
 //! and fresh (and is the only way to get a [`Verified`]), and [`Provider::describe`] reads
