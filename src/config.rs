@@ -250,11 +250,6 @@ impl Sources {
             .map_err(|e| ConfigError::Sources(e.to_string()))
     }
 
-    /// The names of the configured sources.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-
     /// The validated table of source `name`: `None` when there is no such source.
     pub fn get(&self, name: &str) -> Option<Result<SourceConfig, ConfigError>> {
         let table = self.0.get(name)?;

@@ -68,7 +68,6 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let (outcome, reason, message) = match &result {
         Ok(Outcome::Accepted) => ("accepted", None, None),
         Ok(Outcome::Duplicate) => ("duplicate", None, None),
-        Ok(Outcome::Refused) => ("refused", None, None),
         Err(e) => ("refused", Some(e.reason()), Some(e.to_string())),
     };
     console_log!(

@@ -140,7 +140,6 @@ pub fn origin_request(
 pub enum Outcome {
     Accepted,
     Duplicate,
-    Refused,
 }
 
 /// An answer to the provider: status and JSON body.
@@ -156,7 +155,6 @@ impl Answer {
         let (status, word) = match outcome {
             Outcome::Accepted => (202, "accepted"),
             Outcome::Duplicate => (200, "duplicate"),
-            Outcome::Refused => (400, "refused"),
         };
         Answer {
             status,
