@@ -7,6 +7,7 @@
     analyze.py count-origin FILE                            # envelopes the origin printed
     analyze.py row RUNDIR                                   # one run's figures and checks
     analyze.py report RESULTS.jsonl --env ENV.json --out PREFIX
+    analyze.py breakdown-row WORKER CASE REP DIR / breakdown-report ROWS.jsonl OUT.md
 """
 
 import json
@@ -299,9 +300,13 @@ def report(results, env_path, out_prefix):
                 share = med([r.get("first_pass_share") for r in rs])
                 if mode == "full":
                     oks = [r.get("once", {}).get("ok") for r in rs]
-                    once = "yes" if all(oks) else f"NO ({oks.count(False)}/{len(oks)})"
-                    d = rs[-1].get("once", {})
-                    once += f" ({d.get('delivered')}/{d.get('answered_202')})"
+                    d = [r.get("once", {}) for r in rs]
+                    once = (f"{oks.count(True)}/{len(oks)} runs; delivered/202: "
+                            + ", ".join(f"{x.get('delivered')}/{x.get('answered_202')}" for x in d))
+                    dups = sum(x.get("origin_duplicates", 0) for x in d)
+                    unknown = sum(x.get("unknown_ids", 0) for x in d)
+                    if dups or unknown:
+                        once += f"; {dups} sent twice, {unknown} unknown ids"
                 else:
                     once = "n/a"
                 spread = ""
@@ -351,6 +356,74 @@ def report(results, env_path, out_prefix):
     print(text)
 
 
+def breakdown_row(worker, case, rep, rd):
+    r = json.load(open(f"{rd}/{worker}-{case}-{rep}.json"))
+    cpu = json.load(open(f"{rd}/{worker}-{case}-{rep}.cpu.json"))
+    wd = cpu["by_process"].get("workerd", 0)
+    print(json.dumps({"worker": worker, "case": case, "rep": int(rep), "rps": r["rps"],
+                      "p50_ms": r["latency_us"]["p50"] / 1000, "status": r["status_got"],
+                      "workerd_us": round(wd * cpu["seconds"] * 1e6 / r["requests"], 1),
+                      "foreign_cores": cpu["foreign_cores"]}))
+
+
+BREAKDOWN_CASES = {
+    "healthz": "`GET /healthz`",
+    "bu-stale": "browser-use, stale timestamp (401)",
+    "bu-valid": "browser-use, valid JS-safe body (202)",
+    "bu-real": "browser-use, realistic body (202; reference 401)",
+    "sky-valid": "skyvern, valid (202)",
+}
+
+
+def breakdown_report(rows_path, out_path):
+    rows = [json.loads(line) for line in open(rows_path) if line.strip()]
+    reps = max(r["rep"] for r in rows)
+
+    def pick(w, c, k):
+        v = [r[k] for r in rows if r["worker"] == w and r["case"] == c]
+        return (statistics.median(v), min(v), max(v)) if v else None
+
+    def cell(t):
+        if not t:
+            return "-"
+        if t[1] == t[2]:
+            return f"{t[0]:,.0f}"
+        return f"{t[0]:,.0f} ({t[1]:,.0f}-{t[2]:,.0f})"
+
+    out = [f"Medians of {reps} run(s) each, range in brackets: workerd CPU µs per request, "
+           "and req/s.", "",
+           "| case | empty µs | edgehook µs | reference µs | edgehook req/s | reference req/s "
+           "| req/s ratio | µs ratio |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for c, name in BREAKDOWN_CASES.items():
+        e, ed, rf = (pick(w, c, "workerd_us") for w in ("empty", "edgehook", "reference"))
+        er, rr = pick("edgehook", c, "rps"), pick("reference", c, "rps")
+        ratio = f"{er[0] / rr[0]:.2f}" if er and rr else "-"
+        uratio = f"{ed[0] / rf[0]:.2f}" if ed and rf else "-"
+        out.append(f"| {name} | {cell(e)} | {cell(ed)} | {cell(rf)} | {cell(er)} | {cell(rr)} "
+                   f"| {ratio} | {uratio} |")
+    expected = {"healthz": "200", "bu-stale": "401", "bu-valid": "202", "bu-real": "202",
+                "sky-valid": "202"}
+    odd = []
+    for r in rows:
+        want = expected[r["case"]]
+        if r["worker"] == "empty" and r["case"] != "healthz":
+            want = "202"
+        if r["worker"] == "reference" and r["case"] == "bu-real":
+            want = "401"  # the reference's wrong answer, expected here
+        if set(r["status"]) != {want}:
+            odd.append(f"{r['worker']} {r['case']} run {r['rep']}: {r['status']}")
+    fr = max(r["foreign_cores"] for r in rows)
+    if odd:
+        out += ["", "Unexpected answers: " + "; ".join(odd)]
+    out += ["", f"Other processes used at most {fr} cores during these runs. Ratios are "
+            "edgehook / reference: req/s > 1 and µs < 1 mean edgehook is cheaper."]
+    text = "\n".join(out) + "\n"
+    with open(out_path, "w") as f:
+        f.write(text)
+    print(text)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "free-port":
@@ -366,6 +439,10 @@ def main():
         count_origin(args[0])
     elif cmd == "row":
         row(args[0])
+    elif cmd == "breakdown-row":
+        breakdown_row(*args)
+    elif cmd == "breakdown-report":
+        breakdown_report(*args)
     elif cmd == "report":
         opts = dict(zip(args[1::2], args[2::2]))
         report(args[0], opts.get("--env"), opts.get("--out"))

@@ -11,7 +11,9 @@
 #   sky-valid    POST /in/skyvern, 8.5 KB, valid: HMAC of the raw body + normalize, 202
 # The `empty` Worker answers 202 to every POST after reading the body: the floor.
 #
-#   bench/breakdown.sh     (BD_DURATION=10 BD_WARMUP=3 THREADS=2 CONNS=16)
+#   bench/breakdown.sh     (BD_DURATION=10 BD_WARMUP=3 BD_REPEAT=3 THREADS=2 CONNS=16)
+# Each repetition serves each Worker afresh (alternating the order) after waiting for other
+# load to settle; the table shows medians and ranges: single runs vary by ±20 % here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/bench
@@ -20,6 +22,9 @@ D=${BD_DURATION:-10}
 W=${BD_WARMUP:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
+REPEAT=${BD_REPEAT:-3}
+QUIET_CORES=${QUIET_CORES:-0.4}
+QUIET_WAIT=${QUIET_WAIT:-120}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RD=$OUT/breakdown/$STAMP
 mkdir -p "$RD" "$OUT/reference"
@@ -59,69 +64,44 @@ open(p + ".headers", "w").write("\n".join(headers) + "\n")
 open(p + ".path", "w").write(path)
 EOF
 }
-mk bu-valid browser-use js-safe
-mk bu-real browser-use realistic
-mk sky-valid skyvern realistic
-cp "$RD/bu-valid.body" "$RD/bu-stale.body"
-cp "$RD/bu-valid.path" "$RD/bu-stale.path"
-sed 's/^X-Browser-Use-Timestamp: .*/X-Browser-Use-Timestamp: 1000000000/' "$RD/bu-valid.headers" >"$RD/bu-stale.headers"
+make_requests() { # fresh ones before each Worker: browser-use timestamps last 300 s
+  mk bu-valid browser-use js-safe
+  mk bu-real browser-use realistic
+  mk sky-valid skyvern realistic
+  cp "$RD/bu-valid.body" "$RD/bu-stale.body"
+  cp "$RD/bu-valid.path" "$RD/bu-stale.path"
+  sed 's/^X-Browser-Use-Timestamp: .*/X-Browser-Use-Timestamp: 1000000000/' "$RD/bu-valid.headers" >"$RD/bu-stale.headers"
+}
 
 : >"$RD/rows.jsonl"
-for worker in empty edgehook reference; do
-  node "$B/serve.mjs" --worker "$worker" --build "$SNAP" --mode verify >"$RD/$worker.serve.json" 2>/dev/null &
-  spid=$!
-  STARTED="$STARTED $spid"
-  for _ in $(seq 600); do grep -q '"url"' "$RD/$worker.serve.json" 2>/dev/null && break; sleep 0.1; done
-  url=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'])" "$RD/$worker.serve.json")
-  for case in healthz bu-stale bu-valid bu-real sky-valid; do
-    if [ "$case" = healthz ]; then
-      export STATIC_METHOD=GET STATIC_PATH=/healthz STATIC_BODY= STATIC_HEADERS=
-    else
-      export STATIC_METHOD=POST STATIC_PATH=$(cat "$RD/$case.path") \
-        STATIC_BODY=$RD/$case.body STATIC_HEADERS=$RD/$case.headers
-    fi
-    BENCH_OUT=$RD/warm.json wrk -t"$THREADS" -c"$CONNS" -d"${W}s" -s "$B/static.lua" "$url" >/dev/null
-    $A cpu-snap "$RD/c0.json"
-    BENCH_OUT=$RD/$worker-$case.json wrk -t"$THREADS" -c"$CONNS" -d"${D}s" -s "$B/static.lua" "$url" >/dev/null
-    $A cpu-snap "$RD/c1.json"
-    $A cpu-diff "$RD/c0.json" "$RD/c1.json" $$ >"$RD/$worker-$case.cpu.json"
-    python3 - "$worker" "$case" "$RD" >>"$RD/rows.jsonl" <<'EOF'
-import json, sys
-w, c, rd = sys.argv[1:]
-r = json.load(open(f"{rd}/{w}-{c}.json"))
-cpu = json.load(open(f"{rd}/{w}-{c}.cpu.json"))
-wd = cpu["by_process"].get("workerd", 0)
-print(json.dumps({"worker": w, "case": c, "rps": r["rps"], "p50_ms": r["latency_us"]["p50"] / 1000,
-                  "status": r["status_got"], "workerd_us": round(wd * cpu["seconds"] * 1e6 / r["requests"], 1),
-                  "foreign_cores": cpu["foreign_cores"]}))
-EOF
-    tail -1 "$RD/rows.jsonl" >&2
+for rep in $(seq "$REPEAT"); do
+  order="empty edgehook reference"
+  [ $((rep % 2)) = 0 ] && order="reference edgehook empty"
+  for worker in $order; do
+    $A wait-quiet --max-cores "$QUIET_CORES" --timeout "$QUIET_WAIT" >/dev/null
+    make_requests
+    node "$B/serve.mjs" --worker "$worker" --build "$SNAP" --mode verify >"$RD/$worker.serve.json" 2>/dev/null &
+    spid=$!
+    STARTED="$STARTED $spid"
+    for _ in $(seq 600); do grep -q '"url"' "$RD/$worker.serve.json" 2>/dev/null && break; sleep 0.1; done
+    url=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'])" "$RD/$worker.serve.json")
+    for case in healthz bu-stale bu-valid bu-real sky-valid; do
+      if [ "$case" = healthz ]; then
+        export STATIC_METHOD=GET STATIC_PATH=/healthz STATIC_BODY= STATIC_HEADERS=
+      else
+        export STATIC_METHOD=POST STATIC_PATH=$(cat "$RD/$case.path") \
+          STATIC_BODY=$RD/$case.body STATIC_HEADERS=$RD/$case.headers
+      fi
+      BENCH_OUT=$RD/warm.json wrk -t"$THREADS" -c"$CONNS" -d"${W}s" -s "$B/static.lua" "$url" >/dev/null
+      $A cpu-snap "$RD/c0.json"
+      BENCH_OUT=$RD/$worker-$case-$rep.json wrk -t"$THREADS" -c"$CONNS" -d"${D}s" -s "$B/static.lua" "$url" >/dev/null
+      $A cpu-snap "$RD/c1.json"
+      $A cpu-diff "$RD/c0.json" "$RD/c1.json" $$ >"$RD/$worker-$case-$rep.cpu.json"
+      python3 "$B/analyze.py" breakdown-row "$worker" "$case" "$rep" "$RD" >>"$RD/rows.jsonl"
+      tail -1 "$RD/rows.jsonl" >&2
+    done
+    stop "$spid"
   done
-  stop "$spid"
 done
 rm -f "$RD"/c[01].json "$RD"/*.req
-
-python3 - "$RD/rows.jsonl" "$OUT/breakdown-$STAMP.md" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-cases = ["healthz", "bu-stale", "bu-valid", "bu-real", "sky-valid"]
-by = {(r["worker"], r["case"]): r for r in rows}
-out = ["| case | " + " | ".join(f"{w} req/s | {w} workerd µs/req | {w} answer" for w in ("empty", "edgehook", "reference")) + " |",
-       "| --- |" + " ---: | ---: | --- |" * 3]
-for c in cases:
-    cells = []
-    for w in ("empty", "edgehook", "reference"):
-        r = by.get((w, c))
-        if not r:
-            cells += ["-", "-", "-"]
-            continue
-        st = ",".join(f"{k}" for k in sorted(r["status"]))
-        cells += [f"{r['rps']:,.0f}", f"{r['workerd_us']:,.0f}", st]
-    out.append(f"| {c} | " + " | ".join(cells) + " |")
-fr = max(r["foreign_cores"] for r in rows)
-out.append("")
-out.append(f"(other processes used at most {fr} cores during these runs)")
-text = "\n".join(out) + "\n"
-open(sys.argv[2], "w").write(text)
-print(text)
-EOF
+python3 "$B/analyze.py" breakdown-report "$RD/rows.jsonl" "$OUT/breakdown-$STAMP.md"

@@ -18,8 +18,9 @@ Each request is signed exactly as the provider signs:
 
 Kinds (the mix, default 80/10/10):
   v  a new valid delivery (unique event id)      edgehook: 202 accepted
-  d  an exact resend of an earlier `v` of the same thread, at least --dup-gap requests
-     later (so the original was answered first)  edgehook: 200 duplicate (202 in verify-only)
+  d  an exact resend of an earlier `v` of the same thread, at least --dup-gap (1000) requests
+     later (so the original was answered first; two copies in flight at once may both be
+     accepted and forwarded, as the README says)  edgehook: 200 duplicate (202 in verify-only)
   b  a valid-looking delivery with a bad signature (signed with another key, or the body
      changed after signing)                      edgehook: 401 unauthorized
 
@@ -226,8 +227,10 @@ def main():
     ap.add_argument("--size", type=int, default=8500, help="body size in bytes")
     ap.add_argument("--mix", default="80/10/10", help="valid/duplicate/bad percentages")
     ap.add_argument("--flavor", default="realistic", choices=["realistic", "js-safe"])
-    ap.add_argument("--dup-gap", type=int, default=128,
-                    help="a duplicate comes at least this many requests after its original")
+    ap.add_argument("--dup-gap", type=int, default=1000,
+                    help="a duplicate comes at least this many requests after its original "
+                         "(in the same wrk thread): late enough that the original was answered "
+                         "even at full mode's ~100 req/s per thread and multi-second p99")
     ap.add_argument("--secret", default=None, help="provider secret (default: .dev.vars.example's)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--out", required=True, help="output prefix")
