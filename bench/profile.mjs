@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CPU profile of one Worker under load: where its isolate's time goes, by function.
 //
-//   node bench/profile.mjs --worker edgehook|reference [--mode verify|full] [--case bu-valid]
+//   node bench/profile.mjs --worker edgehook|reference [--mode verify|full]
+//        [--case healthz|bu-valid|bu-real|sky-valid]
 //        [--seconds 10] [--build DIR] [--top 30]
 //
 // Serves the Worker through Miniflare with workerd's inspector on, drives it with wrk
@@ -39,6 +40,7 @@ const freePort = () =>
 
 // One delivery for the case, as bench/breakdown.sh makes them.
 const cases = {
+  healthz: ["browser-use", "js-safe"], // the request is made but a GET /healthz is sent
   "bu-valid": ["browser-use", "js-safe"],
   "bu-real": ["browser-use", "realistic"],
   "sky-valid": ["skyvern", "realistic"],
@@ -107,10 +109,14 @@ function wrk(seconds) {
     const p = spawn("wrk", ["-t2", "-c16", `-d${seconds}s`, "-s", path.join(here, "static.lua"), url], {
       env: {
         ...process.env,
-        STATIC_METHOD: "POST",
-        STATIC_PATH: readFileSync(prefix + ".path", "utf8"),
-        STATIC_BODY: prefix + ".body",
-        STATIC_HEADERS: prefix + ".headers",
+        ...(args.case === "healthz"
+          ? { STATIC_METHOD: "GET", STATIC_PATH: "/healthz", STATIC_BODY: "", STATIC_HEADERS: "" }
+          : {
+              STATIC_METHOD: "POST",
+              STATIC_PATH: readFileSync(prefix + ".path", "utf8"),
+              STATIC_BODY: prefix + ".body",
+              STATIC_HEADERS: prefix + ".headers",
+            }),
         BENCH_OUT: prefix + ".wrk.json",
       },
       stdio: "ignore",

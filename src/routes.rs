@@ -56,9 +56,30 @@ pub fn route(method: &str, path: &str) -> Result<Route, Error> {
     })
 }
 
+/// The path (with any query) of an absolute URL as the runtime hands it over
+/// (`https://host[:port]/path?query`): everything from the first `/` after the authority;
+/// `/` when there is none.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    match rest.find(['/', '?', '#']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+        _ => "/",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_of_urls() {
+        assert_eq!(path_of("https://h.example/in/skyvern"), "/in/skyvern");
+        assert_eq!(path_of("http://127.0.0.1:8787/in/sb/t?x=1"), "/in/sb/t?x=1");
+        assert_eq!(path_of("https://h.example"), "/");
+        assert_eq!(path_of("https://h.example?q=/in/x"), "/");
+        assert_eq!(path_of("https://h.example/healthz#frag"), "/healthz#frag");
+    }
 
     fn ingest(source: &str, token: Option<&str>) -> Result<Route, Error> {
         Ok(Route::Ingest {
