@@ -58,7 +58,11 @@ pub struct Canonicalizer {
     members: Vec<Member>,
     /// Decoded keys that had escapes in them (most keys are compared straight from input).
     keys: Vec<u8>,
-    /// Where an unsorted object is reassembled.
+    /// Unsorted objects, each with its members in key order, applied once at the end.
+    fixups: Vec<Fixup>,
+    /// The output ranges of the members of the objects in `fixups`, in key order.
+    order: Vec<(usize, usize)>,
+    /// A copy of the output in input order while it is rewritten in key order.
     scratch: Vec<u8>,
     /// Formatting space for floats.
     num: Vec<u8>,
@@ -81,9 +85,22 @@ pub struct Scan {
 /// One `"key":value` already written to the output, and where its sort key lives.
 #[derive(Debug, Clone, Copy)]
 struct Member {
+    /// The key's first eight bytes, big-endian and zero-padded: comparing these first
+    /// settles almost every comparison without touching the key bytes.
+    prefix: u64,
     key: KeyRef,
     start: usize,
     end: usize,
+}
+
+/// An object whose members are not in key order (or repeat a key): its body spans
+/// `start..end` of the output as written, `order` indexes its members' ranges in key order
+/// (the superseded duplicates left out).
+#[derive(Debug, Clone, Copy)]
+struct Fixup {
+    start: usize,
+    end: usize,
+    order: (usize, usize),
 }
 
 /// A key's code points as (generalized) UTF-8, whose byte order is code point order.
@@ -116,6 +133,9 @@ impl Canonicalizer {
         self.members.clear();
         self.keys.clear();
         self.path.clear();
+        self.fixups.clear();
+        self.order.clear();
+        let base = out.len();
         found.iter_mut().for_each(|f| *f = None);
         let pos = if input.starts_with(b"\xEF\xBB\xBF") {
             3
@@ -137,9 +157,70 @@ impl Canonicalizer {
         if p.pos != p.src.len() {
             return Err(p.err("Extra data"));
         }
-        Ok(Scan {
-            standard_json: p.standard_json,
-        })
+        let standard_json = p.standard_json;
+        if !self.fixups.is_empty() {
+            self.put_in_key_order(out, base);
+        }
+        Ok(Scan { standard_json })
+    }
+
+    /// Rewrites `out[base..]`, written in input order, with every unsorted object's members
+    /// in key order. Sorting each object as it closed would move a nested member once per
+    /// unsorted object around it; this moves every byte twice however deep it sits.
+    fn put_in_key_order(&mut self, out: &mut Vec<u8>, base: usize) {
+        // Objects were recorded as they closed (inner first); by start is outer first.
+        self.fixups.sort_unstable_by_key(|f| f.start);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&out[base..]);
+        out.truncate(base);
+        let end = base + self.scratch.len();
+        let w = Reorder {
+            written: &self.scratch,
+            base,
+            fixups: &self.fixups,
+            order: &self.order,
+        };
+        w.copy(out, base, end, w.fixups);
+    }
+}
+
+/// The output as written, and the objects in it that must be put in key order.
+struct Reorder<'a> {
+    written: &'a [u8],
+    base: usize,
+    fixups: &'a [Fixup],
+    order: &'a [(usize, usize)],
+}
+
+impl Reorder<'_> {
+    /// Appends the output range `a..b` to `out`, in key order; `fixups` holds (at least)
+    /// the unsorted objects inside it. `a` is where a value or a member starts, so the
+    /// objects inside start after it (an object's body and its first member start at the
+    /// same place).
+    fn copy(&self, out: &mut Vec<u8>, a: usize, b: usize, fixups: &[Fixup]) {
+        let fixups = &fixups[fixups.partition_point(|f| f.start <= a)..];
+        let fixups = &fixups[..fixups.partition_point(|f| f.start < b)];
+        let mut pos = a;
+        let mut i = 0;
+        while let Some(f) = fixups.get(i) {
+            out.extend_from_slice(&self.written[pos - self.base..f.start - self.base]);
+            let rest = &fixups[i + 1..];
+            let inner = &rest[..rest.partition_point(|g| g.start < f.end)];
+            let members = &self.order[f.order.0..f.order.1];
+            for (k, &(start, end)) in members.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                if inner.is_empty() {
+                    out.extend_from_slice(&self.written[start - self.base..end - self.base]);
+                } else {
+                    self.copy(out, start, end, inner);
+                }
+            }
+            pos = f.end;
+            i += 1 + inner.len();
+        }
+        out.extend_from_slice(&self.written[pos - self.base..b - self.base]);
     }
 }
 
@@ -168,14 +249,16 @@ impl Parser<'_> {
     fn skip_ws(&mut self) {
         let s = self.src;
         let mut i = self.pos;
-        loop {
-            // Indentation comes in runs of spaces: eight at a time (one word compare).
-            while s.get(i..i + 8) == Some(b"        ") {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = s.get(i) {
+            i += 1;
+            // Indentation comes in runs of spaces: skip them a word at a time.
+            while let Some(word) = s.get(i..i + 8) {
+                let other = word_u64(word) ^ SPACES;
+                if other != 0 {
+                    i += other.trailing_zeros() as usize / 8;
+                    break;
+                }
                 i += 8;
-            }
-            match s.get(i) {
-                Some(b' ' | b'\t' | b'\n' | b'\r') => i += 1,
-                _ => break,
             }
         }
         self.pos = i;
@@ -283,6 +366,7 @@ impl Parser<'_> {
                 // No escapes: the input bytes are the code points' UTF-8 already.
                 KeyRef::Input(key_start, self.pos - 1)
             };
+            let prefix = key_prefix(self.key_bytes(key));
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.err("Expecting ':' delimiter"));
@@ -305,6 +389,7 @@ impl Parser<'_> {
                 self.capture(depth, Some(value_start..self.pos));
             }
             self.st.members.push(Member {
+                prefix,
                 key,
                 start,
                 end: self.out.len(),
@@ -356,14 +441,15 @@ impl Parser<'_> {
         }
     }
 
-    /// Puts the members of the object whose body starts at `body_start` in key order,
-    /// keeping the last of equal keys, as a Python dict built by `json.loads` and printed
-    /// with `sort_keys=True` would.
+    /// Notes, if the members of the object whose body starts at `body_start` are not in
+    /// key order, the order to print them in: by key, keeping the last of equal keys, as a
+    /// Python dict built by `json.loads` and printed with `sort_keys=True` would.
     fn sort_members(&mut self, first: usize, body_start: usize) {
         let Canonicalizer {
             members,
             keys,
-            scratch,
+            fixups,
+            order,
             ..
         } = &mut *self.st;
         let src = self.src;
@@ -373,30 +459,31 @@ impl Parser<'_> {
                 KeyRef::Decoded(a, b) => &keys[a..b],
             }
         };
+        let cmp = |a: &Member, b: &Member| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| key_of(a.key).cmp(key_of(b.key)))
+        };
         let ms = &mut members[first..];
-        if ms
-            .windows(2)
-            .all(|w| key_of(w[0].key).cmp(key_of(w[1].key)) == Ordering::Less)
-        {
+        if ms.windows(2).all(|w| cmp(&w[0], &w[1]) == Ordering::Less) {
             return; // already in order, no duplicates: the common case costs one compare each
         }
         // Stable: among equal keys the input order survives, so the last one is the winner.
-        ms.sort_by(|a, b| key_of(a.key).cmp(key_of(b.key)));
-        scratch.clear();
+        ms.sort_by(cmp);
+        let from = order.len();
         for (i, m) in ms.iter().enumerate() {
             let superseded = ms
                 .get(i + 1)
-                .is_some_and(|next| key_of(next.key) == key_of(m.key));
-            if superseded {
-                continue;
+                .is_some_and(|next| cmp(next, m) == Ordering::Equal);
+            if !superseded {
+                order.push((m.start, m.end));
             }
-            if !scratch.is_empty() {
-                scratch.push(b',');
-            }
-            scratch.extend_from_slice(&self.out[m.start..m.end]);
         }
-        self.out.truncate(body_start);
-        self.out.extend_from_slice(scratch);
+        fixups.push(Fixup {
+            start: body_start,
+            end: self.out.len(),
+            order: (from, order.len()),
+        });
     }
 
     /// Parses a string whose opening quote is consumed, writing it (quoted, escaped as
@@ -410,10 +497,7 @@ impl Parser<'_> {
         loop {
             // Copy the run of bytes that print as themselves in one go.
             let rest = &self.src[self.pos..];
-            let run = rest
-                .iter()
-                .position(|&b| !PLAIN[b as usize])
-                .unwrap_or(rest.len());
+            let run = plain_run(rest);
             let plain = &rest[..run];
             self.out.extend_from_slice(plain);
             if decoding {
@@ -707,6 +791,45 @@ fn parse_i32(b: &[u8]) -> i32 {
         .unwrap_or(0)
 }
 
+/// Eight spaces, as one little-endian word.
+const SPACES: u64 = ONES * 0x20;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Eight input bytes as a little-endian word (byte 0 lowest), for SWAR scanning.
+fn word_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
+}
+
+/// The length of the run of bytes at the start of `s` that print as themselves inside a
+/// string (see [`PLAIN`]).
+///
+/// Hand-written SWAR, eight bytes a step: each byte's high bit in `stop` is set if the byte
+/// is `"`, `\\`, below 0x20 or above 0x7E. Borrows in the subtractions can only mark bytes
+/// above a marked one, so the lowest mark is exact. (`memchr` finds one to three given
+/// bytes; this needs ranges too.)
+fn plain_run(s: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(word) = s.get(i..i + 8) {
+        let x = word_u64(word);
+        let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+        let stop = (zero_in(x ^ (ONES * u64::from(b'"')))
+            | zero_in(x ^ (ONES * u64::from(b'\\')))
+            | zero_in(x ^ (ONES * 0x7F))
+            | x.wrapping_sub(ONES * 0x20) & !x
+            | x)
+            & HIGHS;
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| !PLAIN[b as usize])
+        .unwrap_or(s.len() - i)
+}
+
 /// Bytes that stand for themselves inside a string: 0x20..=0x7E but `"` and `\\`.
 static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
@@ -717,6 +840,16 @@ static PLAIN: [bool; 256] = {
     }
     t
 };
+
+/// A key's first eight bytes as a big-endian number, zero-padded: if two keys' prefixes
+/// differ, they order the keys as the whole keys do (a shorter key is padded with zeros,
+/// which sort first, as the end of a key does).
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
+}
 
 /// `\uXXXX` with lowercase hex, as CPython writes it.
 fn push_u_escape(out: &mut Vec<u8>, v: u32) {
@@ -968,6 +1101,27 @@ mod tests {
             .unwrap();
         assert!(!scan.standard_json);
         assert!(found[0].is_some(), "escaped keys are compared decoded");
+    }
+
+    #[test]
+    fn plain_runs_stop_where_the_table_says() {
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut s = vec![b'a'; 24];
+                s[at] = b;
+                let want = if PLAIN[b as usize] { 24 } else { at };
+                assert_eq!(plain_run(&s), want, "byte {b:#x} at {at}");
+                // A stop byte after the first one must not move the answer.
+                s[23] = b'"';
+                assert_eq!(
+                    plain_run(&s),
+                    want.min(23),
+                    "byte {b:#x} at {at}, quote at 23"
+                );
+            }
+        }
+        assert_eq!(plain_run(b""), 0);
+        assert_eq!(plain_run("\u{7f}\u{ff}\"\u{1}".as_bytes()), 0);
     }
 
     #[test]
