@@ -291,16 +291,23 @@ impl Parser<'_> {
                     self.number()
                 }
             }
-            _ => {
-                for lit in [&b"null"[..], b"true", b"false", b"NaN", b"Infinity"] {
-                    if self.eat(lit) {
-                        self.out.extend_from_slice(lit);
-                        self.standard_json &= lit[0].is_ascii_lowercase();
-                        return Ok(());
-                    }
+            Some(first) => {
+                let lit: &[u8] = match first {
+                    b'n' => b"null",
+                    b't' => b"true",
+                    b'f' => b"false",
+                    b'N' => b"NaN",
+                    b'I' => b"Infinity",
+                    _ => return Err(self.err("Expecting value")),
+                };
+                if !self.eat(lit) {
+                    return Err(self.err("Expecting value"));
                 }
-                Err(self.err("Expecting value"))
+                self.out.extend_from_slice(lit);
+                self.standard_json &= first.is_ascii_lowercase();
+                Ok(())
             }
+            None => Err(self.err("Expecting value")),
         }
     }
 
@@ -497,11 +504,9 @@ impl Parser<'_> {
         loop {
             // Copy the run of bytes that print as themselves in one go.
             let rest = &self.src[self.pos..];
-            let run = plain_run(rest);
-            let plain = &rest[..run];
-            self.out.extend_from_slice(plain);
+            let run = copy_plain(rest, self.out);
             if decoding {
-                self.st.keys.extend_from_slice(plain);
+                self.st.keys.extend_from_slice(&rest[..run]);
             }
             self.pos += run;
             let Some(b) = self.peek() else {
@@ -808,26 +813,46 @@ fn word_u64(b: &[u8]) -> u64 {
 /// is `"`, `\\`, below 0x20 or above 0x7E. Borrows in the subtractions can only mark bytes
 /// above a marked one, so the lowest mark is exact. (`memchr` finds one to three given
 /// bytes; this needs ranges too.)
+#[cfg(test)]
 fn plain_run(s: &[u8]) -> usize {
+    copy_plain(s, &mut Vec::new())
+}
+
+/// Marks, in its high bit, each byte of `x` that does not print as itself in a string.
+fn stop_bytes(x: u64) -> u64 {
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero_in(x ^ (ONES * u64::from(b'"')))
+        | zero_in(x ^ (ONES * u64::from(b'\\')))
+        | zero_in(x ^ (ONES * 0x7F))
+        | x.wrapping_sub(ONES * 0x20) & !x
+        | x)
+        & HIGHS
+}
+
+/// Appends the run of plain bytes at the start of `s` to `out` and returns its length.
+/// Each step writes all eight bytes of a word (a fixed-size store rather than a `memcpy`
+/// call, which for the short strings of JSON costs more than the copy) and then takes back
+/// those past the run.
+fn copy_plain(s: &[u8], out: &mut Vec<u8>) -> usize {
     let mut i = 0;
     while let Some(word) = s.get(i..i + 8) {
-        let x = word_u64(word);
-        let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
-        let stop = (zero_in(x ^ (ONES * u64::from(b'"')))
-            | zero_in(x ^ (ONES * u64::from(b'\\')))
-            | zero_in(x ^ (ONES * 0x7F))
-            | x.wrapping_sub(ONES * 0x20) & !x
-            | x)
-            & HIGHS;
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        let stop = stop_bytes(u64::from_le_bytes(word));
+        out.extend_from_slice(&word);
         if stop != 0 {
-            return i + stop.trailing_zeros() as usize / 8;
+            let n = stop.trailing_zeros() as usize / 8;
+            out.truncate(out.len() - 8 + n);
+            return i + n;
         }
         i += 8;
     }
-    i + s[i..]
+    let tail = &s[i..];
+    let n = tail
         .iter()
         .position(|&b| !PLAIN[b as usize])
-        .unwrap_or(s.len() - i)
+        .unwrap_or(tail.len());
+    out.extend_from_slice(&tail[..n]);
+    i + n
 }
 
 /// Bytes that stand for themselves inside a string: 0x20..=0x7E but `"` and `\\`.
