@@ -11,21 +11,20 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
-use worker::js_sys::{Object, Reflect, Uint8Array};
+use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys;
 use worker::{
     console_log, event, AbortController, Date, Delay, Env, Fetch, Method, Request, RequestInit,
 };
 
 use crate::config::{names, ForwardMode, Settings, Sources};
-use crate::envelope::accept;
+use crate::envelope::normalize;
 use crate::error::Error;
 use crate::forward::{
     kv_key, origin_request, queue_message, retry_delay_s, Answer, LogLine, Outcome, QueueMessage,
 };
-use crate::providers::{self, Delivery, Headers, Provider};
+use crate::providers::{self, Delivery, Headers, HmacKeys, Prepared, Provider, Verified};
 use crate::routes::{path_of, route, Route};
 use crate::secret::Secret;
 use crate::signing::WebhookKey;
@@ -194,7 +193,15 @@ struct Config {
     sources: Sources,
     key: WebhookKey,
     /// Providers built so far, by source; a source whose table is wrong is not kept.
-    providers: RefCell<HashMap<String, Rc<dyn Provider>>>,
+    providers: RefCell<HashMap<String, Rc<Source>>>,
+}
+
+/// A source's provider, and its HMAC keys imported into `crypto.subtle`.
+struct Source {
+    provider: Box<dyn Provider>,
+    /// In the order of `provider.mac_keys()`; empty when it has none, or when importing
+    /// failed (the delivery is then hashed in wasm).
+    subtle_keys: Vec<web_sys::CryptoKey>,
 }
 
 thread_local! {
@@ -216,20 +223,120 @@ impl Config {
         Ok(config)
     }
 
-    /// Source `name`'s provider: `None` when there is no such source.
-    fn provider(&self, env: &Env, name: &str) -> Result<Option<Rc<dyn Provider>>, Error> {
+    /// Source `name`'s provider and keys: `None` when there is no such source.
+    async fn source(&self, env: &Env, name: &str) -> Result<Option<Rc<Source>>, Error> {
         if let Some(p) = self.providers.borrow().get(name) {
             return Ok(Some(p.clone()));
         }
         let Some(cfg) = self.sources.get(name) else {
             return Ok(None);
         };
-        let provider: Rc<dyn Provider> = providers::build(name, &cfg?, |n| secret(env, n))?.into();
+        let provider = providers::build(name, &cfg?, |n| secret(env, n))?;
+        let subtle_keys = match provider.mac_keys() {
+            Some(keys) => import_keys(keys).await.unwrap_or_else(|e| {
+                warn("subtle_import_failed", name, "", &describe_js(&e));
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let source = Rc::new(Source {
+            provider,
+            subtle_keys,
+        });
         self.providers
             .borrow_mut()
-            .insert(name.to_owned(), provider.clone());
-        Ok(Some(provider))
+            .insert(name.to_owned(), source.clone());
+        Ok(Some(source))
     }
+}
+
+/// The runtime's `crypto.subtle`.
+fn subtle() -> Result<web_sys::SubtleCrypto, JsValue> {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    Ok(scope.crypto()?.subtle())
+}
+
+/// Imports a source's HMAC secrets into `crypto.subtle`, once per isolate.
+async fn import_keys(keys: &HmacKeys) -> Result<Vec<web_sys::CryptoKey>, JsValue> {
+    let subtle = subtle()?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"HMAC".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    let usages = Array::of1(&"sign".into());
+    let mut imported = Vec::new();
+    for secret in keys.secrets() {
+        let raw = Uint8Array::from(secret.expose());
+        let key = subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages)?;
+        imported.push(JsFuture::from(key).await?.unchecked_into());
+    }
+    Ok(imported)
+}
+
+/// A 32-byte result (HMAC-SHA256 or SHA-256) of a `crypto.subtle` promise.
+async fn hash32(promise: Result<js_sys::Promise, JsValue>) -> Result<[u8; 32], JsValue> {
+    let buffer = Uint8Array::new(&JsFuture::from(promise?).await?);
+    let mut out = [0u8; 32];
+    if buffer.length() != 32 {
+        return Err("a SHA-256 result is 32 bytes".into());
+    }
+    buffer.copy_to(&mut out);
+    Ok(out)
+}
+
+/// The HMACs of a prepared delivery's message under `keys` and, if it is authentic, the
+/// digest its natural id needs, by `crypto.subtle`: the runtime's native SHA-256, where wasm
+/// has no SHA instructions. `Err` when `crypto.subtle` failed (the caller then hashes in wasm).
+async fn hash_with_subtle(
+    keys: &[web_sys::CryptoKey],
+    prepared: &Prepared<'_>,
+) -> Result<(Vec<[u8; 32]>, Option<[u8; 32]>), JsValue> {
+    let subtle = subtle()?;
+    let mut macs = Vec::with_capacity(keys.len());
+    if prepared.needs_mac() {
+        for key in keys {
+            let sign = subtle.sign_with_str_and_u8_array("HMAC", key, prepared.message());
+            macs.push(hash32(sign).await?);
+        }
+    }
+    let digest = match prepared.digest_input() {
+        // Only an authentic delivery needs its id: skip the digest when no MAC matched.
+        Some(input) if prepared.matches(&macs) => {
+            Some(hash32(subtle.digest_with_str_and_u8_array("SHA-256", input)).await?)
+        }
+        _ => None,
+    };
+    Ok((macs, digest))
+}
+
+/// Verifies a delivery as [`Provider::verify`] does, hashing with `crypto.subtle` when the
+/// source's keys are imported, else (or if it fails) with RustCrypto in wasm.
+async fn verify<'a>(
+    source: &Source,
+    delivery: &Delivery<'a>,
+    now_ms: u64,
+) -> Result<Verified<'a>, Error> {
+    let provider = &*source.provider;
+    if source.subtle_keys.is_empty() {
+        return provider.verify(delivery, now_ms);
+    }
+    let prepared = provider.prepare(delivery, now_ms)?;
+    match hash_with_subtle(&source.subtle_keys, &prepared).await {
+        Ok((macs, digest)) => prepared.check(&macs)?.finish(digest),
+        Err(e) => {
+            warn("subtle_failed", provider.name(), "", &describe_js(&e));
+            provider.verify(delivery, now_ms)
+        }
+    }
+}
+
+/// A JavaScript error as text, for a log line.
+fn describe_js(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.to_string()))
+        })
+        .unwrap_or_else(|| "unknown JavaScript error".into())
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
@@ -251,7 +358,8 @@ async fn ingest(
     let not_found = || Error::NotFound {
         path: format!("/in/{source}"),
     };
-    let provider = config.provider(env, source)?.ok_or_else(not_found)?;
+    let source_cfg = config.source(env, source).await?.ok_or_else(not_found)?;
+    let provider = &*source_cfg.provider;
     log.provider = Some(provider.name());
     if token.is_some() && !provider.takes_path_token() {
         return Err(not_found());
@@ -288,7 +396,8 @@ async fn ingest(
         body: &body,
         path_token: token,
     };
-    let envelope = accept(source, &*provider, &delivery, now_ms)?;
+    let verified = verify(&source_cfg, &delivery, now_ms).await?;
+    let envelope = normalize(source, provider, &verified, now_ms)?;
     log.id = Some(envelope.id.clone());
     if settings.forward_mode == ForwardMode::Discard {
         return Ok(Outcome::Accepted);

@@ -186,6 +186,11 @@ fn queue_mode_accepts_refuses_dedups_and_delivers_signed_envelopes() {
         assert!(!logs.contains(secret), "a secret reached the log");
     }
     assert!(!logs.contains("München"), "a body reached the log");
+    // The HMACs and digests were computed by crypto.subtle: no fallback to wasm hashing.
+    assert!(
+        !logs.contains("subtle_"),
+        "crypto.subtle was not used: {logs}"
+    );
     let lines = worker.log_lines();
     assert!(lines
         .iter()

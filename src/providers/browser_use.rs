@@ -3,7 +3,7 @@
 //! `json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)`; the timestamp must
 //! be within the tolerance either way. The natural id is the canonical body's digest.
 
-use super::{check_timestamp, sha256_hex, Delivery, Facts, HmacKeys, Provider, Verified};
+use super::{check_timestamp, Delivery, Facts, HmacKeys, Prepared, Provider, Verified};
 use crate::canonical::Canonicalizer;
 use crate::config::SourceConfig;
 use crate::envelope::Status;
@@ -80,7 +80,11 @@ impl Provider for BrowserUse {
         vec![SIGNATURE_HEADER, TIMESTAMP_HEADER]
     }
 
-    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
+    fn mac_keys(&self) -> Option<&HmacKeys> {
+        Some(&self.keys)
+    }
+
+    fn prepare<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Prepared<'a>, Error> {
         let h = delivery.headers;
         let signature = h.get(SIGNATURE_HEADER).ok_or(Error::MissingSignature {
             header: SIGNATURE_HEADER,
@@ -97,14 +101,19 @@ impl Provider for BrowserUse {
                 c.canonicalize_capturing(delivery.body, &mut message, &FIELDS, &mut found)
             })
             .map_err(Error::malformed)?;
-        self.keys
-            .verify_hex(&[&message], signature, SIGNATURE_HEADER)?;
-        let digest = sha256_hex(&message[timestamp.len() + 1..]);
         let fields = found
             .into_iter()
             .map(|r| r.map(|r| &delivery.body[r]))
             .collect();
-        Verified::with_fields(delivery.body, Some(digest), fields, scan.standard_json)
+        Prepared::signed_message(
+            delivery.body,
+            signature,
+            SIGNATURE_HEADER,
+            message,
+            timestamp.len() + 1,
+            fields,
+            scan.standard_json,
+        )
     }
 
     fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {

@@ -5,6 +5,12 @@
 //! A provider does two things: [`Provider::verify`] decides whether a delivery is authentic
 //! and fresh (and is the only way to get a [`Verified`]), and [`Provider::describe`] reads
 //! from a verified body the facts the envelope needs.
+//!
+//! Verifying is split so that the hashing can be done elsewhere: [`Provider::prepare`] checks
+//! all that needs no hashing and says what to hash; the HMACs and the digest are computed
+//! (natively with RustCrypto in [`Provider::verify`]; in the Worker with `crypto.subtle`,
+//! which runs on the runtime's native code where wasm has no SHA instructions); then the
+//! crate-private [`Prepared::check`] and [`Authentic::finish`] decide.
 
 pub mod browser_use;
 pub mod skyvern;
@@ -38,9 +44,30 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// Checks, at `now_ms` (unix milliseconds), all of the delivery's authenticity and
+    /// freshness that needs no hashing (token, timestamp, the signature's form, the signed
+    /// message's form), and says what must be hashed to finish.
+    fn prepare<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Prepared<'a>, Error>;
+
+    /// The keys a delivery's HMAC may be made with, in the order of the source's `secrets`
+    /// (`None` for providers that authenticate by token).
+    fn mac_keys(&self) -> Option<&HmacKeys> {
+        None
+    }
+
     /// Checks the delivery's authenticity (and freshness, where the provider signs a
-    /// timestamp) at `now_ms` (unix milliseconds). Only this makes a [`Verified`].
-    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error>;
+    /// timestamp) at `now_ms`, hashing with RustCrypto. Only this (or the edge doing the
+    /// same steps with `crypto.subtle`) makes a [`Verified`].
+    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
+        let prepared = self.prepare(delivery, now_ms)?;
+        let macs = match self.mac_keys() {
+            Some(keys) if prepared.needs_mac() => keys.macs(prepared.message()),
+            _ => Vec::new(),
+        };
+        let authentic = prepared.check(&macs)?;
+        let digest = authentic.digest_input().map(sha256);
+        authentic.finish(digest)
+    }
 
     /// Reads the event's facts from a verified body.
     fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error>;
@@ -120,6 +147,141 @@ pub struct Delivery<'a> {
     pub path_token: Option<&'a str>,
 }
 
+/// A delivery that passed every check that needs no hashing, and what is left to hash: an
+/// HMAC-SHA256 of [`Prepared::message`] under each of the provider's keys, which
+/// [`Prepared::check`] compares with the presented signature.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    body: &'a [u8],
+    /// The presented MAC and the header it came in; `None` when the provider checked a token.
+    tag: Option<([u8; 32], &'static str)>,
+    /// The signed message when it is not the body (browser-use: `{timestamp}.{canonical}`).
+    message: Option<Vec<u8>>,
+    /// Where in the message the natural id's digest input starts, when the id is a digest.
+    digest_from: Option<usize>,
+    fields: Vec<Option<&'a [u8]>>,
+    body_is_json: bool,
+}
+
+impl<'a> Prepared<'a> {
+    /// A delivery authenticated already (by token): nothing to hash.
+    pub(crate) fn authenticated(body: &'a [u8]) -> Self {
+        Prepared {
+            body,
+            tag: None,
+            message: None,
+            digest_from: None,
+            fields: Vec::new(),
+            body_is_json: false,
+        }
+    }
+
+    /// A delivery whose body is signed as it is, with a hex HMAC-SHA256 in `header`.
+    pub(crate) fn signed_body(
+        body: &'a [u8],
+        signature_hex: &str,
+        header: &'static str,
+    ) -> Result<Self, Error> {
+        Ok(Prepared {
+            tag: Some((decode_tag(signature_hex, header)?, header)),
+            ..Self::authenticated(body)
+        })
+    }
+
+    /// A delivery whose signed `message` is made from the body (browser-use), with what the
+    /// pass that made it learned: the natural id is the digest of `message[digest_from..]`,
+    /// `fields` are raw values found in the body.
+    pub(crate) fn signed_message(
+        body: &'a [u8],
+        signature_hex: &str,
+        header: &'static str,
+        message: Vec<u8>,
+        digest_from: usize,
+        fields: Vec<Option<&'a [u8]>>,
+        body_is_json: bool,
+    ) -> Result<Self, Error> {
+        Ok(Prepared {
+            body,
+            tag: Some((decode_tag(signature_hex, header)?, header)),
+            message: Some(message),
+            digest_from: Some(digest_from),
+            fields,
+            body_is_json,
+        })
+    }
+
+    /// Whether a MAC must be computed (else [`Prepared::check`] takes no MACs).
+    pub fn needs_mac(&self) -> bool {
+        self.tag.is_some()
+    }
+
+    /// The bytes the provider signed.
+    pub fn message(&self) -> &[u8] {
+        self.message.as_deref().unwrap_or(self.body)
+    }
+
+    /// What the natural id is the SHA-256 digest of, when it is one (browser-use).
+    pub fn digest_input(&self) -> Option<&[u8]> {
+        self.digest_from.map(|from| &self.message()[from..])
+    }
+
+    /// Whether one of `macs` is the presented MAC (compared in constant time); true when
+    /// there is none to compare.
+    pub(crate) fn matches(&self, macs: &[[u8; 32]]) -> bool {
+        match &self.tag {
+            None => true,
+            Some((tag, _)) => macs
+                .iter()
+                .fold(subtle::Choice::from(0), |acc, mac| acc | mac.ct_eq(tag))
+                .into(),
+        }
+    }
+
+    /// Compares the presented MAC, in constant time, with `macs`: the HMAC-SHA256 of
+    /// [`Prepared::message`] under each key. Crate-private: passing the presented tag back
+    /// in would forge a [`Verified`].
+    pub(crate) fn check(self, macs: &[[u8; 32]]) -> Result<Authentic<'a>, Error> {
+        match self.tag {
+            Some((_, header)) if !self.matches(macs) => Err(Error::BadSignature { header }),
+            _ => Ok(Authentic(self)),
+        }
+    }
+}
+
+/// An authentic delivery whose natural id may still need its digest.
+#[derive(Debug)]
+pub struct Authentic<'a>(Prepared<'a>);
+
+impl<'a> Authentic<'a> {
+    /// What the natural id is the SHA-256 digest of, when it is one (browser-use).
+    pub fn digest_input(&self) -> Option<&[u8]> {
+        self.0.digest_input()
+    }
+
+    /// Seals the delivery, with the SHA-256 of [`Authentic::digest_input`] when there is one.
+    pub(crate) fn finish(self, digest: Option<[u8; 32]>) -> Result<Verified<'a>, Error> {
+        let natural_id = match (self.0.digest_from, digest) {
+            (None, _) => None,
+            (Some(_), Some(d)) => Some(hex::encode(d)),
+            (Some(_), None) => {
+                return Err(Error::Unavailable {
+                    detail: "the natural id's digest was not computed".into(),
+                })
+            }
+        };
+        let p = self.0;
+        Verified::with_fields(p.body, natural_id, p.fields, p.body_is_json)
+    }
+}
+
+/// A hex HMAC-SHA256 signature as bytes.
+fn decode_tag(signature_hex: &str, header: &'static str) -> Result<[u8; 32], Error> {
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(signature_hex, &mut tag)
+        .map_err(|_| Error::MalformedSignature { header })?;
+    Ok(tag)
+}
+
 /// A delivery a provider has verified. Its fields are private and it has no public
 /// constructor: normalization and forwarding take only this, so they cannot be reached
 /// with an unverified body.
@@ -136,14 +298,10 @@ pub struct Verified<'a> {
 }
 
 impl<'a> Verified<'a> {
-    /// Seals a verified body. The body must be UTF-8 JSON text for the envelope, so a body
-    /// that is not is refused here, after the signature check.
-    pub(crate) fn new(body: &'a [u8], natural_id: Option<String>) -> Result<Self, Error> {
-        Self::with_fields(body, natural_id, Vec::new(), false)
-    }
-
-    /// As [`Verified::new`], with what the verifier's own pass found: raw values of the
-    /// fields its provider needs, and whether the body is standard JSON.
+    /// Seals a verified body, with what the verifier's own pass found: raw values of the
+    /// fields its provider needs, and whether the body is standard JSON. The body must be
+    /// UTF-8 JSON text for the envelope, so a body that is not is refused here, after the
+    /// signature check.
     pub(crate) fn with_fields(
         body: &'a [u8],
         natural_id: Option<String>,
@@ -219,8 +377,9 @@ pub struct Facts {
 }
 
 /// HMAC-SHA256 keys built once from a source's secrets, the key schedule done up front.
+/// The secrets are kept too, for the edge to import into `crypto.subtle`.
 #[derive(Clone)]
-pub(crate) struct HmacKeys(Vec<Hmac<Sha256>>);
+pub struct HmacKeys(Vec<(Secret, Hmac<Sha256>)>);
 
 impl std::fmt::Debug for HmacKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -236,36 +395,32 @@ impl HmacKeys {
                 if s.is_empty() {
                     return Err("an empty secret cannot key an HMAC".to_owned());
                 }
-                Hmac::<Sha256>::new_from_slice(s.expose()).map_err(|e| e.to_string())
+                let mac = Hmac::<Sha256>::new_from_slice(s.expose()).map_err(|e| e.to_string())?;
+                Ok((s.clone(), mac))
             })
             .collect::<Result<_, _>>()
             .map(HmacKeys)
     }
 
-    /// Checks a hex HMAC-SHA256 signature of the concatenated `parts` against every key,
-    /// in constant time (`hmac`'s `verify_slice`).
-    pub(crate) fn verify_hex(
-        &self,
-        parts: &[&[u8]],
-        signature_hex: &str,
-        header: &'static str,
-    ) -> Result<(), Error> {
-        let mut tag = [0u8; 32];
-        hex::decode_to_slice(signature_hex, &mut tag)
-            .map_err(|_| Error::MalformedSignature { header })?;
-        let mut ok = false;
-        for key in &self.0 {
-            let mut mac = key.clone();
-            for p in parts {
-                mac.update(p);
-            }
-            ok |= mac.verify_slice(&tag).is_ok();
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BadSignature { header })
-        }
+    /// The secrets, in order.
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        expect(dead_code, reason = "the edge imports them into crypto.subtle")
+    )]
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        self.0.iter().map(|(s, _)| s)
+    }
+
+    /// HMAC-SHA256 of `message` under each key, in order.
+    pub(crate) fn macs(&self, message: &[u8]) -> Vec<[u8; 32]> {
+        self.0
+            .iter()
+            .map(|(_, key)| {
+                let mut mac = key.clone();
+                mac.update(message);
+                mac.finalize().into_bytes().into()
+            })
+            .collect()
     }
 }
 
@@ -312,10 +467,10 @@ pub(crate) fn check_timestamp(
     Ok(())
 }
 
-/// Lower-case hex SHA-256 of `bytes`: a natural id when the provider gives none.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
-    hex::encode(Sha256::digest(bytes))
+    Sha256::digest(bytes).into()
 }
 
 /// The first of the named string fields that is present.
@@ -326,6 +481,69 @@ pub(crate) fn first_of(fields: &[&Option<String>]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A browser-use provider with two keys (rotation) and a delivery signed by the second.
+    fn rotated() -> (Box<dyn Provider>, Headers, Vec<u8>) {
+        let cfg = SourceConfig {
+            provider: browser_use::NAME.into(),
+            secrets: vec!["NEW".into(), "OLD".into()],
+            tolerance_s: None,
+            auth: None,
+        };
+        let p = build("bu", &cfg, |n| Some(Secret::new(format!("{n}-secret")))).unwrap();
+        let body = br#"{"type":"t","payload":{"task_id":"x","status":"finished"},"b":1.0}"#;
+        let mut signed = b"1700000000.".to_vec();
+        crate::canonical::canonicalize(body, &mut signed).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"OLD-secret").unwrap();
+        mac.update(&signed);
+        let headers: Headers = [
+            (
+                browser_use::SIGNATURE_HEADER,
+                hex::encode(mac.finalize().into_bytes()),
+            ),
+            (browser_use::TIMESTAMP_HEADER, "1700000000".into()),
+        ]
+        .into_iter()
+        .collect();
+        (p, headers, body.to_vec())
+    }
+
+    #[test]
+    fn hashing_elsewhere_decides_as_verify_does() {
+        let (p, headers, body) = rotated();
+        let d = Delivery {
+            headers: &headers,
+            body: &body,
+            path_token: None,
+        };
+        let now = 1_700_000_000_000;
+        let native = p.verify(&d, now).unwrap();
+
+        // As the edge does it: prepare, hash each key and the digest input, check, finish.
+        let prepared = p.prepare(&d, now).unwrap();
+        assert!(prepared.needs_mac());
+        let macs = p.mac_keys().unwrap().macs(prepared.message());
+        assert_eq!(macs.len(), 2);
+        assert!(prepared.matches(&macs));
+        let digest = prepared.digest_input().map(sha256);
+        let elsewhere = prepared.check(&macs).unwrap().finish(digest).unwrap();
+        assert_eq!(elsewhere.natural_id(), native.natural_id());
+        assert_eq!(elsewhere.body(), native.body());
+        assert_eq!(p.describe(&elsewhere), p.describe(&native));
+
+        // Only the MACs decide: none, or only the wrong key's, refuse.
+        let bad = Err(Error::BadSignature {
+            header: browser_use::SIGNATURE_HEADER,
+        });
+        assert_eq!(p.prepare(&d, now).unwrap().check(&[]).map(|_| ()), bad);
+        assert_eq!(
+            p.prepare(&d, now).unwrap().check(&macs[..1]).map(|_| ()),
+            bad
+        );
+        // A digest that was never computed is an error, not an empty id.
+        let authentic = p.prepare(&d, now).unwrap().check(&macs).unwrap();
+        assert!(authentic.finish(None).is_err());
+    }
 
     #[test]
     fn timestamps_are_checked_both_ways_at_the_tolerance_edge() {

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{check_timestamp, first_of, Delivery, Facts, HmacKeys, Provider, Verified};
+use super::{check_timestamp, first_of, Delivery, Facts, HmacKeys, Prepared, Provider, Verified};
 use crate::config::SourceConfig;
 use crate::envelope::Status;
 use crate::error::Error;
@@ -74,7 +74,11 @@ impl Provider for Skyvern {
         vec![SIGNATURE_HEADER, TIMESTAMP_HEADER]
     }
 
-    fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
+    fn mac_keys(&self) -> Option<&HmacKeys> {
+        Some(&self.keys)
+    }
+
+    fn prepare<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Prepared<'a>, Error> {
         let h = delivery.headers;
         let signature = h.get(SIGNATURE_HEADER).ok_or(Error::MissingSignature {
             header: SIGNATURE_HEADER,
@@ -88,9 +92,7 @@ impl Provider for Skyvern {
             )?;
         }
         let signature = signature.strip_prefix("sha256=").unwrap_or(signature);
-        self.keys
-            .verify_hex(&[delivery.body], signature, SIGNATURE_HEADER)?;
-        Verified::new(delivery.body, None)
+        Prepared::signed_body(delivery.body, signature, SIGNATURE_HEADER)
     }
 
     fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{sha256_hex, token_matches, Delivery, Facts, Provider, Verified};
+use super::{sha256, token_matches, Delivery, Facts, Prepared, Provider, Verified};
 use crate::config::{SourceConfig, TokenAuth};
 use crate::envelope::Status;
 use crate::error::Error;
@@ -80,7 +80,7 @@ impl Provider for SmartBrowse {
         self.auth == TokenAuth::Path
     }
 
-    fn verify<'a>(&self, delivery: &Delivery<'a>, _now_ms: u64) -> Result<Verified<'a>, Error> {
+    fn prepare<'a>(&self, delivery: &Delivery<'a>, _now_ms: u64) -> Result<Prepared<'a>, Error> {
         let token = match &self.auth {
             TokenAuth::Path => delivery.path_token.ok_or(Error::MissingToken {
                 place: "in the path: /in/{source}/{token}".into(),
@@ -107,7 +107,7 @@ impl Provider for SmartBrowse {
         if !token_matches(token, &self.secrets) {
             return Err(Error::BadToken);
         }
-        Verified::new(delivery.body, None)
+        Ok(Prepared::authenticated(delivery.body))
     }
 
     fn describe(&self, verified: &Verified<'_>) -> Result<Facts, Error> {
@@ -117,7 +117,7 @@ impl Provider for SmartBrowse {
         let natural_id = match (&body.run_id, test) {
             (Some(run), _) => format!("{run}:{event}"),
             // A dashboard's test ping may name no run: its content identifies it.
-            (None, true) => format!("test:{}", sha256_hex(verified.body().as_bytes())),
+            (None, true) => format!("test:{}", hex::encode(sha256(verified.body().as_bytes()))),
             (None, false) => return Err(Error::MissingField { field: "run_id" }),
         };
         Ok(Facts {
