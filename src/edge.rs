@@ -15,7 +15,7 @@ use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{
-    console_log, event, AbortController, Date, Delay, Env, Fetch, Method, Request, RequestInit,
+    console_log, event, AbortController, Delay, Env, Fetch, Method, Request, RequestInit,
 };
 
 use crate::config::{names, ForwardMode, Settings, Sources};
@@ -67,7 +67,7 @@ mod fetch_export {
 }
 
 async fn fetch(req: &web_sys::Request, env: &Env) -> Result<web_sys::Response, JsValue> {
-    let started = Date::now().as_millis();
+    let started = now_ms();
     let method = req.method();
     let url = req.url();
     let mut log = Handled::default();
@@ -103,7 +103,7 @@ async fn fetch(req: &web_sys::Request, env: &Env) -> Result<web_sys::Response, J
             message,
             id: log.id.as_deref(),
             attempts: None,
-            duration_ms: Date::now().as_millis().saturating_sub(started),
+            duration_ms: now_ms().saturating_sub(started),
         }
         .to_json()
     );
@@ -120,6 +120,12 @@ struct Handled {
     source: Option<String>,
     provider: Option<&'static str>,
     id: Option<String>,
+}
+
+/// The clock, in unix milliseconds: `Date.now()` (a static call; `worker::Date::now()`
+/// allocates a JavaScript `Date` first).
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// A JSON answer, with an `allow` header for a 405.
@@ -367,8 +373,9 @@ async fn ingest(
     let too_large = Error::TooLarge {
         limit: settings.max_body_bytes,
     };
-    let declared = req
-        .headers()
+    // One Headers object for every read: each `req.headers()` is a crossing into JavaScript.
+    let request_headers = req.headers();
+    let declared = request_headers
         .get("content-length")
         .ok()
         .flatten()
@@ -387,7 +394,7 @@ async fn ingest(
     }
     let mut headers = Headers::new();
     for name in provider.headers_read() {
-        if let Ok(Some(value)) = req.headers().get(name) {
+        if let Ok(Some(value)) = request_headers.get(name) {
             headers.insert(name, value);
         }
     }
@@ -609,7 +616,7 @@ async fn envelope_json(env: &Env, message: &QueueMessage) -> Result<String, Stri
 /// Delivers one queued envelope to the origin: ack on 2xx, else retry with a delay that
 /// doubles each attempt. After `max_retries` the runtime moves it to the dead-letter queue.
 async fn deliver(env: &Env, msg: &worker::worker_sys::Message) {
-    let started = Date::now().as_millis();
+    let started = now_ms();
     let attempts = attempts(msg);
     let message = parse_message(msg);
     let (source, id) = match &message {
@@ -625,7 +632,7 @@ async fn deliver(env: &Env, msg: &worker::worker_sys::Message) {
         let config = config.as_ref().map_err(|e| e.to_string())?;
         let json = envelope_json(env, &message).await?;
         let (_, id) = message.source_and_id();
-        let now_s = (Date::now().as_millis() / 1000) as i64;
+        let now_s = (now_ms() / 1000) as i64;
         let url = &config.settings.origin_url;
         post(
             origin_request(url, &config.key, id, &json, now_s),
@@ -671,7 +678,7 @@ async fn deliver(env: &Env, msg: &worker::worker_sys::Message) {
             message,
             id: id.as_deref(),
             attempts: Some(attempts),
-            duration_ms: Date::now().as_millis().saturating_sub(started),
+            duration_ms: now_ms().saturating_sub(started),
             ..LogLine::default()
         }
         .to_json()
