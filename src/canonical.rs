@@ -112,6 +112,16 @@ enum KeyRef {
     Decoded(usize, usize),
 }
 
+impl KeyRef {
+    /// The key's bytes, from the input or from the decoded-keys buffer.
+    fn bytes<'k>(self, src: &'k [u8], decoded: &'k [u8]) -> &'k [u8] {
+        match self {
+            KeyRef::Input(a, b) => &src[a..b],
+            KeyRef::Decoded(a, b) => &decoded[a..b],
+        }
+    }
+}
+
 impl Canonicalizer {
     /// As [`canonicalize`], reusing this value's buffers.
     pub fn canonicalize(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalError> {
@@ -423,10 +433,7 @@ impl Parser<'_> {
     }
 
     fn key_bytes(&self, k: KeyRef) -> &[u8] {
-        match k {
-            KeyRef::Input(a, b) => &self.src[a..b],
-            KeyRef::Decoded(a, b) => &self.st.keys[a..b],
-        }
+        k.bytes(self.src, &self.st.keys)
     }
 
     /// With `Some(range)`: records `range` for the paths equal to the current path (of
@@ -460,12 +467,7 @@ impl Parser<'_> {
             ..
         } = &mut *self.st;
         let src = self.src;
-        let key_of = |k: KeyRef| -> &[u8] {
-            match k {
-                KeyRef::Input(a, b) => &src[a..b],
-                KeyRef::Decoded(a, b) => &keys[a..b],
-            }
-        };
+        let key_of = |k: KeyRef| k.bytes(src, keys);
         let cmp = |a: &Member, b: &Member| {
             a.prefix
                 .cmp(&b.prefix)

@@ -205,9 +205,16 @@ struct Config {
 /// A source's provider, and its HMAC keys imported into `crypto.subtle`.
 struct Source {
     provider: Box<dyn Provider>,
-    /// In the order of `provider.mac_keys()`; empty when it has none, or when importing
-    /// failed (the delivery is then hashed in wasm).
-    subtle_keys: Vec<web_sys::CryptoKey>,
+    /// `None` when the provider has no keys, or when importing failed (its deliveries are
+    /// then hashed in wasm).
+    subtle: Option<SubtleKeys>,
+}
+
+/// The runtime's `crypto.subtle`, and a source's keys imported into it.
+struct SubtleKeys {
+    subtle: web_sys::SubtleCrypto,
+    /// In the order of `provider.mac_keys()`.
+    keys: Vec<web_sys::CryptoKey>,
 }
 
 thread_local! {
@@ -238,16 +245,15 @@ impl Config {
             return Ok(None);
         };
         let provider = providers::build(name, &cfg?, |n| secret(env, n))?;
-        let subtle_keys = match provider.mac_keys() {
-            Some(keys) => import_keys(keys).await.unwrap_or_else(|e| {
+        let subtle = match provider.mac_keys() {
+            Some(keys) => import_keys(keys).await.map_err(|e| {
                 warn("subtle_import_failed", name, "", &describe_js(&e));
-                Vec::new()
             }),
-            None => Vec::new(),
+            None => Err(()),
         };
         let source = Rc::new(Source {
             provider,
-            subtle_keys,
+            subtle: subtle.ok(),
         });
         self.providers
             .borrow_mut()
@@ -256,15 +262,10 @@ impl Config {
     }
 }
 
-/// The runtime's `crypto.subtle`.
-fn subtle() -> Result<web_sys::SubtleCrypto, JsValue> {
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    Ok(scope.crypto()?.subtle())
-}
-
 /// Imports a source's HMAC secrets into `crypto.subtle`, once per isolate.
-async fn import_keys(keys: &HmacKeys) -> Result<Vec<web_sys::CryptoKey>, JsValue> {
-    let subtle = subtle()?;
+async fn import_keys(keys: &HmacKeys) -> Result<SubtleKeys, JsValue> {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let subtle = scope.crypto()?.subtle();
     let algorithm = Object::new();
     Reflect::set(&algorithm, &"name".into(), &"HMAC".into())?;
     Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
@@ -275,7 +276,10 @@ async fn import_keys(keys: &HmacKeys) -> Result<Vec<web_sys::CryptoKey>, JsValue
         let key = subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages)?;
         imported.push(JsFuture::from(key).await?.unchecked_into());
     }
-    Ok(imported)
+    Ok(SubtleKeys {
+        subtle,
+        keys: imported,
+    })
 }
 
 /// A 32-byte result (HMAC-SHA256 or SHA-256) of a `crypto.subtle` promise.
@@ -293,10 +297,9 @@ async fn hash32(promise: Result<js_sys::Promise, JsValue>) -> Result<[u8; 32], J
 /// digest its natural id needs, by `crypto.subtle`: the runtime's native SHA-256, where wasm
 /// has no SHA instructions. `Err` when `crypto.subtle` failed (the caller then hashes in wasm).
 async fn hash_with_subtle(
-    keys: &[web_sys::CryptoKey],
+    SubtleKeys { subtle, keys }: &SubtleKeys,
     prepared: &Prepared<'_>,
 ) -> Result<(Vec<[u8; 32]>, Option<[u8; 32]>), JsValue> {
-    let subtle = subtle()?;
     let mut macs = Vec::with_capacity(keys.len());
     if prepared.needs_mac() {
         for key in keys {
@@ -322,15 +325,15 @@ async fn verify<'a>(
     now_ms: u64,
 ) -> Result<Verified<'a>, Error> {
     let provider = &*source.provider;
-    if source.subtle_keys.is_empty() {
-        return provider.verify(delivery, now_ms);
-    }
     let prepared = provider.prepare(delivery, now_ms)?;
-    match hash_with_subtle(&source.subtle_keys, &prepared).await {
+    let Some(subtle) = &source.subtle else {
+        return prepared.hash_natively(provider.mac_keys());
+    };
+    match hash_with_subtle(subtle, &prepared).await {
         Ok((macs, digest)) => prepared.check(&macs)?.finish(digest),
         Err(e) => {
             warn("subtle_failed", provider.name(), "", &describe_js(&e));
-            provider.verify(delivery, now_ms)
+            prepared.hash_natively(provider.mac_keys())
         }
     }
 }
@@ -384,10 +387,7 @@ async fn ingest(
         return Err(too_large);
     }
     let body = body_bytes(req).await.map_err(|e| {
-        Error::malformed(format!(
-            "the body could not be read: {}",
-            e.as_string().unwrap_or_else(|| "stream error".into())
-        ))
+        Error::malformed(format!("the body could not be read: {}", describe_js(&e)))
     })?;
     if body.len() > settings.max_body_bytes {
         return Err(too_large);

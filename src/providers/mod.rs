@@ -59,14 +59,8 @@ pub trait Provider: Send + Sync {
     /// timestamp) at `now_ms`, hashing with RustCrypto. Only this (or the edge doing the
     /// same steps with `crypto.subtle`) makes a [`Verified`].
     fn verify<'a>(&self, delivery: &Delivery<'a>, now_ms: u64) -> Result<Verified<'a>, Error> {
-        let prepared = self.prepare(delivery, now_ms)?;
-        let macs = match self.mac_keys() {
-            Some(keys) if prepared.needs_mac() => keys.macs(prepared.message()),
-            _ => Vec::new(),
-        };
-        let authentic = prepared.check(&macs)?;
-        let digest = authentic.digest_input().map(sha256);
-        authentic.finish(digest)
+        self.prepare(delivery, now_ms)?
+            .hash_natively(self.mac_keys())
     }
 
     /// Reads the event's facts from a verified body.
@@ -235,6 +229,18 @@ impl<'a> Prepared<'a> {
                 .fold(subtle::Choice::from(0), |acc, mac| acc | mac.ct_eq(tag))
                 .into(),
         }
+    }
+
+    /// Finishes with RustCrypto: the HMACs under `keys` (the provider's
+    /// [`Provider::mac_keys`]), the check, and the digest if the delivery is authentic.
+    pub(crate) fn hash_natively(self, keys: Option<&HmacKeys>) -> Result<Verified<'a>, Error> {
+        let macs = match keys {
+            Some(keys) if self.needs_mac() => keys.macs(self.message()),
+            _ => Vec::new(),
+        };
+        let authentic = self.check(&macs)?;
+        let digest = authentic.digest_input().map(sha256);
+        authentic.finish(digest)
     }
 
     /// Compares the presented MAC, in constant time, with `macs`: the HMAC-SHA256 of

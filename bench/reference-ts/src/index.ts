@@ -227,12 +227,7 @@ async function browserUse(req: Request, env: Env, now: number): Promise<Envelope
     throw unauthorized(now / 1000 > ts ? "stale_timestamp" : "future_timestamp");
   }
   const text = await readText(req, env);
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw malformed("not_json");
-  }
+  const body = parseJson(text);
   const canonical = JSON.stringify(sortKeys(body));
   const expected = await hmacHex(env.BROWSER_USE_WEBHOOK_SECRET, `${timestamp}.${canonical}`);
   if (!safeEqual(expected, signature.trim().toLowerCase())) throw unauthorized("bad_signature");
@@ -259,12 +254,7 @@ async function skyvern(req: Request, env: Env, now: number): Promise<Envelope> {
   const raw = await readBytes(req, env);
   const expected = await hmacHex(env.SKYVERN_API_KEY, raw);
   if (!safeEqual(expected, signature.trim().toLowerCase())) throw unauthorized("bad_signature");
-  let body: any;
-  try {
-    body = JSON.parse(new TextDecoder().decode(raw));
-  } catch {
-    throw malformed("not_json");
-  }
+  const body = parseJson(new TextDecoder().decode(raw));
   const runId = body?.run_id ?? body?.task_id ?? body?.workflow_run_id;
   if (typeof runId !== "string") throw malformed("missing_run_id");
   const word = body?.status;
@@ -286,12 +276,7 @@ async function smartbrowse(req: Request, env: Env, token: string, now: number): 
   if (!token) throw unauthorized("missing_token");
   if (!safeEqual(token, env.SMARTBROWSE_TOKEN)) throw unauthorized("bad_token");
   const text = await readText(req, env);
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw malformed("not_json");
-  }
+  const body = parseJson(text);
   const event = typeof body?.event === "string" ? body.event : null;
   const runId = typeof body?.run_id === "string" ? body.run_id : null;
   const test = !runId && (event === "test" || event === "ping");
@@ -314,6 +299,13 @@ async function smartbrowse(req: Request, env: Env, token: string, now: number): 
 function tooLarge(env: Env, n: number) {
   const limit = Number(env.MAX_BODY_BYTES ?? "1048576");
   if (n > limit) throw new HttpError(413, { error: "too_large", message: `over ${limit} bytes` });
+}
+function parseJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw malformed("not_json");
+  }
 }
 async function readText(req: Request, env: Env): Promise<string> {
   tooLarge(env, Number(req.headers.get("content-length") ?? "0"));
