@@ -2,9 +2,10 @@
 //! configuration by [`build`]. Adding a provider is one new file, its name in [`KNOWN`] and one
 //! arm in [`build`].
 //!
-//! A provider does two things: [`Provider::verify`] decides whether a delivery is authentic
-//! and fresh (and is the only way to get a [`Verified`]), and [`Provider::describe`] reads
-//! from a verified body the facts the envelope needs.
+//! A provider does two things: it decides whether a delivery is authentic and fresh
+//! ([`Provider::prepare`], finished by [`Provider::verify`] or the edge; the only way to get a
+//! [`Verified`]), and [`Provider::describe`] reads from a verified body the facts the envelope
+//! needs.
 //!
 //! Verifying is split so that the hashing can be done elsewhere: [`Provider::prepare`] checks
 //! all that needs no hashing and says what to hash; the HMACs and the digest are computed
