@@ -11,7 +11,7 @@
 //! all that needs no hashing and says what to hash; the HMACs and the digest are computed
 //! (natively with RustCrypto in [`Provider::verify`]; in the Worker with `crypto.subtle`,
 //! which runs on the runtime's native code where wasm has no SHA instructions); then the
-//! crate-private [`Prepared::check`] and [`Authentic::finish`] decide.
+//! crate-private `Prepared::check` and `Authentic::finish` decide.
 
 pub mod browser_use;
 pub mod skyvern;
@@ -144,7 +144,7 @@ pub struct Delivery<'a> {
 
 /// A delivery that passed every check that needs no hashing, and what is left to hash: an
 /// HMAC-SHA256 of [`Prepared::message`] under each of the provider's keys, which
-/// [`Prepared::check`] compares with the presented signature.
+/// `Prepared::check` compares with the presented signature.
 #[derive(Debug)]
 pub struct Prepared<'a> {
     body: &'a [u8],
@@ -205,7 +205,7 @@ impl<'a> Prepared<'a> {
         })
     }
 
-    /// Whether a MAC must be computed (else [`Prepared::check`] takes no MACs).
+    /// Whether a MAC must be computed (else `Prepared::check` takes no MACs).
     pub fn needs_mac(&self) -> bool {
         self.tag.is_some()
     }
