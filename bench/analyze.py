@@ -392,22 +392,25 @@ def breakdown_report(rows_path, out_path):
 
     out = [f"Medians of {reps} run(s) each, range in brackets: workerd CPU µs per request, "
            "and req/s.", "",
-           "| case | empty µs | edgehook µs | reference µs | edgehook req/s | reference req/s "
-           "| req/s ratio | µs ratio |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for c, name in BREAKDOWN_CASES.items():
-        e, ed, rf = (pick(w, c, "workerd_us") for w in ("empty", "edgehook", "reference"))
+           "| case | empty µs | floor µs | edgehook µs | reference µs | edgehook req/s "
+           "| reference req/s | req/s ratio | µs ratio | reference / floor (µs) |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    cases = [c for c in BREAKDOWN_CASES if any(r["case"] == c for r in rows)]
+    for c in cases:
+        e, fl, ed, rf = (pick(w, c, "workerd_us")
+                         for w in ("empty", "floor", "edgehook", "reference"))
         er, rr = pick("edgehook", c, "rps"), pick("reference", c, "rps")
         ratio = f"{er[0] / rr[0]:.2f}" if er and rr else "-"
         uratio = f"{ed[0] / rf[0]:.2f}" if ed and rf else "-"
-        out.append(f"| {name} | {cell(e)} | {cell(ed)} | {cell(rf)} | {cell(er)} | {cell(rr)} "
-                   f"| {ratio} | {uratio} |")
+        bound = f"{rf[0] / fl[0]:.2f}" if rf and fl else "-"
+        out.append(f"| {BREAKDOWN_CASES[c]} | {cell(e)} | {cell(fl)} | {cell(ed)} | {cell(rf)} "
+                   f"| {cell(er)} | {cell(rr)} | {ratio} | {uratio} | {bound} |")
     expected = {"healthz": "200", "bu-stale": "401", "bu-valid": "202", "bu-real": "202",
                 "sky-valid": "202"}
     odd = []
     for r in rows:
         want = expected[r["case"]]
-        if r["worker"] == "empty" and r["case"] != "healthz":
+        if r["worker"] in ("empty", "floor") and r["case"] != "healthz":
             want = "202"
         if r["worker"] == "reference" and r["case"] == "bu-real":
             want = "401"  # the reference's wrong answer, expected here
@@ -417,7 +420,9 @@ def breakdown_report(rows_path, out_path):
     if odd:
         out += ["", "Unexpected answers: " + "; ".join(odd)]
     out += ["", f"Other processes used at most {fr} cores during these runs. Ratios are "
-            "edgehook / reference: req/s > 1 and µs < 1 mean edgehook is cheaper."]
+            "edgehook / reference: req/s > 1 and µs < 1 mean edgehook is cheaper. "
+            "reference / floor bounds what any Worker doing the floor's work can reach "
+            "against the reference."]
     text = "\n".join(out) + "\n"
     with open(out_path, "w") as f:
         f.write(text)

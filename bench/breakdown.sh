@@ -9,9 +9,13 @@
 #   bu-real      POST /in/browser-use, 8.5 KB realistic body, valid (the reference refuses it
 #                after the same parse/sort/stringify/HMAC work)
 #   sky-valid    POST /in/skyvern, 8.5 KB, valid: HMAC of the raw body + normalize, 202
-# The `empty` Worker answers 202 to every POST after reading the body: the floor.
+# The `empty` Worker answers 202 to every POST after reading the body: the runtime's floor.
+# The `floor` Worker (bench/serve.mjs FLOOR_WORKER) also reads the signature headers, hashes
+# (HMAC + SHA-256 by crypto.subtle), logs a line and answers JSON, but does no JSON work: the
+# verifier's floor, below which neither edgehook nor the reference can go.
 #
-#   bench/breakdown.sh     (BD_DURATION=10 BD_WARMUP=3 BD_REPEAT=3 THREADS=2 CONNS=16)
+#   bench/breakdown.sh     (BD_DURATION=10 BD_WARMUP=3 BD_REPEAT=3 THREADS=2 CONNS=16
+#                           BD_CASES="healthz bu-stale bu-valid bu-real sky-valid")
 # Each repetition serves each Worker afresh (alternating the order) after waiting for other
 # load to settle; the table shows medians and ranges: single runs vary by ±20 % here.
 set -euo pipefail
@@ -23,6 +27,7 @@ W=${BD_WARMUP:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
 REPEAT=${BD_REPEAT:-3}
+CASES=${BD_CASES:-healthz bu-stale bu-valid bu-real sky-valid}
 QUIET_CORES=${QUIET_CORES:-0.4}
 QUIET_WAIT=${QUIET_WAIT:-120}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -51,8 +56,8 @@ ESBUILD=node_modules/esbuild/bin/esbuild
 
 : >"$RD/rows.jsonl"
 for rep in $(seq "$REPEAT"); do
-  order="empty edgehook reference"
-  [ $((rep % 2)) = 0 ] && order="reference edgehook empty"
+  order="empty floor edgehook reference"
+  [ $((rep % 2)) = 0 ] && order="reference edgehook floor empty"
   for worker in $order; do
     $A wait-quiet --max-cores "$QUIET_CORES" --timeout "$QUIET_WAIT" >/dev/null
     make_requests
@@ -61,7 +66,7 @@ for rep in $(seq "$REPEAT"); do
     STARTED="$STARTED $spid"
     for _ in $(seq 600); do grep -q '"url"' "$RD/$worker.serve.json" 2>/dev/null && break; sleep 0.1; done
     url=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'])" "$RD/$worker.serve.json")
-    for case in healthz bu-stale bu-valid bu-real sky-valid; do
+    for case in $CASES; do
       if [ "$case" = healthz ]; then
         export STATIC_METHOD=GET STATIC_PATH=/healthz STATIC_BODY= STATIC_HEADERS=
       else

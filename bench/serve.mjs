@@ -51,7 +51,7 @@ function parseArgs(argv) {
   a.port = Number(a.port);
   a.tolerance = Number(a.tolerance);
   a["startup-samples"] = Number(a["startup-samples"]);
-  if (!["edgehook", "reference", "empty"].includes(a.worker)) {
+  if (!["edgehook", "reference", "empty", "floor"].includes(a.worker)) {
     throw new Error("--worker edgehook|reference|empty");
   }
   if (!["full", "verify"].includes(a.mode)) throw new Error("--mode full|verify");
@@ -67,15 +67,44 @@ const EMPTY_WORKER = `export default {
   },
 };`;
 
+// The verifier's floor: what any Worker verifying these deliveries does besides handling the
+// JSON (read the signature headers and the body, an HMAC-SHA256 and a SHA-256 by
+// crypto.subtle, a log line, a JSON answer). It checks nothing and answers 202 to every
+// POST; the reference's and edgehook's time above it is their JSON work and glue.
+const FLOOR_WORKER = `let key;
+const enc = new TextEncoder();
+const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+export default {
+  async fetch(req, env) {
+    if (new URL(req.url).pathname === "/healthz") return new Response('{"ok":true}');
+    const sig = req.headers.get("x-browser-use-signature") ?? req.headers.get("x-skyvern-signature") ?? "";
+    const ts = req.headers.get("x-browser-use-timestamp") ?? "";
+    const body = new Uint8Array(await req.arrayBuffer());
+    key ??= await crypto.subtle.importKey("raw", enc.encode(env.KEY), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const msg = new Uint8Array(ts.length + 1 + body.length);
+    msg.set(enc.encode(ts + "."));
+    msg.set(body, ts.length + 1);
+    const mac = hex(await crypto.subtle.sign("HMAC", key, msg));
+    const id = hex(await crypto.subtle.digest("SHA-256", body));
+    const outcome = mac === sig ? "accepted" : "unchecked";
+    console.log(JSON.stringify({ event: "delivery", outcome, status: 202, id }));
+    return new Response(JSON.stringify({ id, status: "accepted" }), {
+      status: 202,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+  },
+};`;
+
 function options(a, logStream) {
   const edgehook = a.worker === "edgehook";
-  if (a.worker === "empty") {
+  if (a.worker === "empty" || a.worker === "floor") {
     return {
       host: "127.0.0.1",
       port: a.port,
       log: new Log(LogLevel.WARN),
       modules: true,
-      script: EMPTY_WORKER,
+      script: a.worker === "empty" ? EMPTY_WORKER : FLOOR_WORKER,
+      bindings: { KEY: a["browser-use-secret"] },
       compatibilityDate: "2026-04-20",
       cf: false,
       handleRuntimeStdio(stdout, stderr) {
