@@ -1,10 +1,13 @@
-//! CPython-exact canonical JSON, in one pass over the bytes.
+//! CPython-exact canonical JSON, in one pass over the bytes and one over an index.
 //!
 //! Browser Use signs `json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)`.
-//! [`canonicalize`] prints exactly that without building a JSON value: it parses the input
-//! once, writing each scalar straight into the output, and sorts an object's members by
-//! moving their already-written bytes once the object closes. Nothing goes through `f64`
-//! but floats (which CPython parses to a double too), so integers of any length stay exact.
+//! [`canonicalize`] prints exactly that without building a JSON value. The parse reads the
+//! input once into a flat index (a tape of values in input order, each object's members
+//! sorted as it closes); the print walks the index in key order, copying each value's
+//! canonical text once. Most values (plain strings, integers, literals, floats already in
+//! `repr` form) are their own canonical text, so the index just points into the input; the
+//! rest are written to a side buffer during the parse. Nothing goes through `f64` but
+//! floats (which CPython parses to a double too), so integers of any length stay exact.
 //!
 //! No crate does this: serde_json and friends print floats the JavaScript way (`1e-7`,
 //! `10000000000000000`), escape differently, and lose big integers or key order.
@@ -45,7 +48,7 @@ pub struct CanonicalError {
 /// Appends to `out` what CPython prints for
 /// `json.dumps(json.loads(input), separators=(",", ":"), sort_keys=True)`.
 ///
-/// On error `out` holds a partial result; callers discard it.
+/// On error `out` is left as it was.
 pub fn canonicalize(input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     Canonicalizer::default().canonicalize(input, out)
 }
@@ -54,16 +57,18 @@ pub fn canonicalize(input: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalErro
 /// path allocates nothing once warm.
 #[derive(Debug, Default)]
 pub struct Canonicalizer {
-    /// Members of the objects currently open, innermost last.
+    /// Every value, in input order; a container comes before its values.
+    tape: Vec<Node>,
+    /// Every object's members in key order, the superseded duplicates left out; an object's
+    /// node says which.
+    placed: Vec<Placed>,
+    /// Members of the objects currently open, innermost last, in input order.
     members: Vec<Member>,
+    /// Canonical text that is not in the input: strings with escapes or non-ASCII,
+    /// reformatted numbers.
+    side: Vec<u8>,
     /// Decoded keys that had escapes in them (most keys are compared straight from input).
     keys: Vec<u8>,
-    /// Unsorted objects, each with its members in key order, applied once at the end.
-    fixups: Vec<Fixup>,
-    /// The output ranges of the members of the objects in `fixups`, in key order.
-    order: Vec<(usize, usize)>,
-    /// A copy of the output in input order while it is rewritten in key order.
-    scratch: Vec<u8>,
     /// Formatting space for floats.
     num: Vec<u8>,
     /// The keys leading to the object being read, while that is shallow enough to capture.
@@ -82,25 +87,50 @@ pub struct Scan {
     pub standard_json: bool,
 }
 
-/// One `"key":value` already written to the output, and where its sort key lives.
+/// Where a scalar's (or a key's) canonical text is.
+#[derive(Debug, Clone, Copy)]
+enum Piece {
+    /// `input[a..b]` already is the canonical text.
+    Input(usize, usize),
+    /// `Canonicalizer::side[a..b]`, written by the parse.
+    Side(usize, usize),
+}
+
+/// One value on the tape.
+#[derive(Debug, Clone, Copy)]
+enum Node {
+    Scalar(Piece),
+    /// An array of `len` values, which follow it on the tape.
+    Array {
+        len: usize,
+    },
+    /// An object whose members are `placed[first..last]`; its values' nodes end before
+    /// tape index `end`.
+    Object {
+        first: usize,
+        last: usize,
+        end: usize,
+    },
+}
+
+/// One member of an open object, in input order, with what sorting it needs.
 #[derive(Debug, Clone, Copy)]
 struct Member {
     /// The key's first eight bytes, big-endian and zero-padded: comparing these first
     /// settles almost every comparison without touching the key bytes.
     prefix: u64,
     key: KeyRef,
-    start: usize,
-    end: usize,
+    /// The key's canonical text, quotes included.
+    name: Piece,
+    /// The value's tape index.
+    value: usize,
 }
 
-/// An object whose members are not in key order (or repeat a key): its body spans
-/// `start..end` of the output as written, `order` indexes its members' ranges in key order
-/// (the superseded duplicates left out).
+/// One member of a closed object, in key order: what the print needs.
 #[derive(Debug, Clone, Copy)]
-struct Fixup {
-    start: usize,
-    end: usize,
-    order: (usize, usize),
+struct Placed {
+    name: Piece,
+    value: usize,
 }
 
 /// A key's code points as (generalized) UTF-8, whose byte order is code point order.
@@ -140,12 +170,12 @@ impl Canonicalizer {
         paths: &[&[&str]],
         found: &mut [Option<Range<usize>>],
     ) -> Result<Scan, CanonicalError> {
+        self.tape.clear();
+        self.placed.clear();
         self.members.clear();
+        self.side.clear();
         self.keys.clear();
         self.path.clear();
-        self.fixups.clear();
-        self.order.clear();
-        let base = out.len();
         found.iter_mut().for_each(|f| *f = None);
         let pos = if input.starts_with(b"\xEF\xBB\xBF") {
             3
@@ -155,7 +185,6 @@ impl Canonicalizer {
         let mut p = Parser {
             src: input,
             pos,
-            out,
             st: self,
             paths,
             found,
@@ -168,76 +197,108 @@ impl Canonicalizer {
             return Err(p.err("Extra data"));
         }
         let standard_json = p.standard_json;
-        if !self.fixups.is_empty() {
-            self.put_in_key_order(out, base);
-        }
+        let printer = Printer {
+            src: input,
+            side: &self.side,
+            tape: &self.tape,
+            placed: &self.placed,
+        };
+        printer.print(out);
         Ok(Scan { standard_json })
     }
+}
 
-    /// Rewrites `out[base..]`, written in input order, with every unsorted object's members
-    /// in key order. Sorting each object as it closed would move a nested member once per
-    /// unsorted object around it; this moves every byte twice however deep it sits.
-    fn put_in_key_order(&mut self, out: &mut Vec<u8>, base: usize) {
-        // Objects were recorded as they closed (inner first); by start is outer first.
-        self.fixups.sort_unstable_by_key(|f| f.start);
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&out[base..]);
-        out.truncate(base);
-        let end = base + self.scratch.len();
-        let w = Reorder {
-            written: &self.scratch,
-            base,
-            fixups: &self.fixups,
-            order: &self.order,
-        };
-        w.copy(out, base, end, w.fixups);
+/// The index a parse built, printed in key order.
+struct Printer<'a> {
+    src: &'a [u8],
+    side: &'a [u8],
+    tape: &'a [Node],
+    placed: &'a [Placed],
+}
+
+impl Printer<'_> {
+    /// Appends the canonical text to `out`.
+    fn print(&self, out: &mut Vec<u8>) {
+        // Every byte printed is a byte of the input or of the side text, each used at most
+        // once (punctuation included: a printed `,` or `:` stands for one in the input), so
+        // this is room enough, with slack for `copy`'s whole blocks.
+        out.reserve(self.src.len() + self.side.len() + BLOCK);
+        self.value(out, 0);
+    }
+
+    #[inline(always)]
+    fn piece(&self, out: &mut Vec<u8>, p: Piece) {
+        match p {
+            Piece::Input(a, b) => copy(out, self.src, a, b),
+            Piece::Side(a, b) => copy(out, self.side, a, b),
+        }
+    }
+
+    /// Appends the canonical text of the value at tape index `i`; returns the index after
+    /// it and its values.
+    fn value(&self, out: &mut Vec<u8>, i: usize) -> usize {
+        match self.tape[i] {
+            Node::Scalar(p) => {
+                self.piece(out, p);
+                i + 1
+            }
+            Node::Array { len } => {
+                out.push(b'[');
+                let mut next = i + 1;
+                for k in 0..len {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    next = self.value(out, next);
+                }
+                out.push(b']');
+                next
+            }
+            Node::Object { first, last, end } => {
+                out.push(b'{');
+                for (k, m) in self.placed[first..last].iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    self.piece(out, m.name);
+                    out.push(b':');
+                    // Most values are scalars: print those here rather than in a call.
+                    match self.tape[m.value] {
+                        Node::Scalar(p) => self.piece(out, p),
+                        _ => {
+                            self.value(out, m.value);
+                        }
+                    }
+                }
+                out.push(b'}');
+                end
+            }
+        }
     }
 }
 
-/// The output as written, and the objects in it that must be put in key order.
-struct Reorder<'a> {
-    written: &'a [u8],
-    base: usize,
-    fixups: &'a [Fixup],
-    order: &'a [(usize, usize)],
-}
+/// How many bytes [`copy`] moves at once.
+const BLOCK: usize = 16;
 
-impl Reorder<'_> {
-    /// Appends the output range `a..b` to `out`, in key order; `fixups` holds (at least)
-    /// the unsorted objects inside it. `a` is where a value or a member starts, so the
-    /// objects inside start after it (an object's body and its first member start at the
-    /// same place).
-    fn copy(&self, out: &mut Vec<u8>, a: usize, b: usize, fixups: &[Fixup]) {
-        let fixups = &fixups[fixups.partition_point(|f| f.start <= a)..];
-        let fixups = &fixups[..fixups.partition_point(|f| f.start < b)];
-        let mut pos = a;
-        let mut i = 0;
-        while let Some(f) = fixups.get(i) {
-            out.extend_from_slice(&self.written[pos - self.base..f.start - self.base]);
-            let rest = &fixups[i + 1..];
-            let inner = &rest[..rest.partition_point(|g| g.start < f.end)];
-            let members = &self.order[f.order.0..f.order.1];
-            for (k, &(start, end)) in members.iter().enumerate() {
-                if k > 0 {
-                    out.push(b',');
-                }
-                if inner.is_empty() {
-                    out.extend_from_slice(&self.written[start - self.base..end - self.base]);
-                } else {
-                    self.copy(out, start, end, inner);
-                }
-            }
-            pos = f.end;
-            i += 1 + inner.len();
+/// Appends `text[a..b]` to `out`. Most pieces are short: those are copied as one whole
+/// block (a fixed-size move; a `memcpy` call costs more than a few bytes' copy) and the
+/// bytes past the piece taken back.
+#[inline(always)]
+fn copy(out: &mut Vec<u8>, text: &[u8], a: usize, b: usize) {
+    match text.get(a..a + BLOCK) {
+        Some(block) if b - a <= BLOCK => {
+            let len = out.len();
+            let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[0; BLOCK]);
+            out.extend_from_slice(block);
+            out.truncate(len + b - a);
         }
-        out.extend_from_slice(&self.written[pos - self.base..b - self.base]);
+        _ => out.extend_from_slice(&text[a..b]),
     }
 }
 
 struct Parser<'a> {
     src: &'a [u8],
     pos: usize,
-    out: &'a mut Vec<u8>,
     st: &'a mut Canonicalizer,
     paths: &'a [&'a [&'a str]],
     found: &'a mut [Option<Range<usize>>],
@@ -284,112 +345,132 @@ impl Parser<'_> {
         }
     }
 
+    /// Reads one value onto the tape. Inlined where values are read: most are scalars,
+    /// read there without a call; the containers are the calls (and the recursion).
+    #[inline(always)]
     fn value(&mut self, depth: usize) -> Result<(), CanonicalError> {
-        match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
+        let piece = match self.peek() {
+            Some(b'{') => return self.object(depth + 1),
+            Some(b'[') => return self.array(depth + 1),
             Some(b'"') => {
                 self.pos += 1;
-                self.string(None)
+                self.string(None)?
             }
-            Some(b'-' | b'0'..=b'9') => {
-                if self.eat(b"-Infinity") {
-                    self.out.extend_from_slice(b"-Infinity");
-                    self.standard_json = false;
-                    Ok(())
-                } else {
-                    self.number()
-                }
+            Some(b'-' | b'0'..=b'9') if !self.src[self.pos..].starts_with(b"-Infinity") => {
+                self.number()?
             }
-            Some(first) => {
-                let lit: &[u8] = match first {
-                    b'n' => b"null",
-                    b't' => b"true",
-                    b'f' => b"false",
-                    b'N' => b"NaN",
-                    b'I' => b"Infinity",
-                    _ => return Err(self.err("Expecting value")),
-                };
-                if !self.eat(lit) {
-                    return Err(self.err("Expecting value"));
-                }
-                self.out.extend_from_slice(lit);
-                self.standard_json &= first.is_ascii_lowercase();
-                Ok(())
-            }
-            None => Err(self.err("Expecting value")),
-        }
+            _ => self.literal()?,
+        };
+        self.st.tape.push(Node::Scalar(piece));
+        Ok(())
     }
 
+    /// `null`, `true`, `false`, and CPython's `NaN`, `Infinity` and `-Infinity`.
+    fn literal(&mut self) -> Result<Piece, CanonicalError> {
+        let lit: &[u8] = match self.peek() {
+            Some(b'n') => b"null",
+            Some(b't') => b"true",
+            Some(b'f') => b"false",
+            Some(b'N') => b"NaN",
+            Some(b'I') => b"Infinity",
+            Some(b'-') => b"-Infinity",
+            _ => return Err(self.err("Expecting value")),
+        };
+        if !self.eat(lit) {
+            return Err(self.err("Expecting value"));
+        }
+        self.standard_json &= lit[0].is_ascii_lowercase();
+        Ok(Piece::Input(self.pos - lit.len(), self.pos))
+    }
+
+    #[inline(never)]
     fn array(&mut self, depth: usize) -> Result<(), CanonicalError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
         self.pos += 1;
-        self.out.push(b'[');
+        let at = self.st.tape.len();
+        self.st.tape.push(Node::Array { len: 0 });
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            self.out.push(b']');
             return Ok(());
         }
+        let mut len = 0;
         loop {
             self.value(depth)?;
+            len += 1;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => {
                     self.pos += 1;
-                    self.out.push(b',');
                     self.skip_ws();
                 }
                 Some(b']') => {
                     self.pos += 1;
-                    self.out.push(b']');
-                    return Ok(());
+                    break;
                 }
                 _ => return Err(self.err("Expecting ',' delimiter")),
             }
         }
+        self.st.tape[at] = Node::Array { len };
+        Ok(())
     }
 
+    #[inline(never)]
     fn object(&mut self, depth: usize) -> Result<(), CanonicalError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
         self.pos += 1;
-        self.out.push(b'{');
-        let body_start = self.out.len();
+        let at = self.st.tape.len();
+        self.st.tape.push(Node::Array { len: 0 }); // a placeholder until the object closes
         let first_member = self.st.members.len();
         let keys_mark = self.st.keys.len();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            self.out.push(b'}');
-            return Ok(());
+        } else {
+            self.members(depth)?;
         }
+        let first = self.st.placed.len();
+        self.place_members(first_member);
+        self.st.tape[at] = Node::Object {
+            first,
+            last: self.st.placed.len(),
+            end: self.st.tape.len(),
+        };
+        self.st.members.truncate(first_member);
+        self.st.keys.truncate(keys_mark);
+        Ok(())
+    }
+
+    /// Reads a non-empty object's members, up to and including its `}`.
+    fn members(&mut self, depth: usize) -> Result<(), CanonicalError> {
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.err("Expecting property name enclosed in double quotes"));
             }
-            let start = self.out.len();
             self.pos += 1;
             let key_start = self.pos;
             let decoded = self.st.keys.len();
             let mut had_escapes = false;
-            self.string(Some(&mut had_escapes))?;
+            let name = self.string(Some(&mut had_escapes))?;
             let key = if had_escapes {
                 KeyRef::Decoded(decoded, self.st.keys.len())
             } else {
                 // No escapes: the input bytes are the code points' UTF-8 already.
                 KeyRef::Input(key_start, self.pos - 1)
             };
-            let prefix = key_prefix(self.key_bytes(key));
+            let prefix = match key {
+                KeyRef::Input(a, b) => key_prefix(self.src, a, b),
+                KeyRef::Decoded(a, b) => key_prefix(&self.st.keys, a, b),
+            };
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.err("Expecting ':' delimiter"));
             }
             self.pos += 1;
-            self.out.push(b':');
             self.skip_ws();
             let track = depth <= MAX_CAPTURE_DEPTH
                 && !self.paths.is_empty()
@@ -401,6 +482,7 @@ impl Parser<'_> {
                 self.capture(depth, None);
             }
             let value_start = self.pos;
+            let value = self.st.tape.len();
             self.value(depth)?;
             if track {
                 self.capture(depth, Some(value_start..self.pos));
@@ -408,28 +490,22 @@ impl Parser<'_> {
             self.st.members.push(Member {
                 prefix,
                 key,
-                start,
-                end: self.out.len(),
+                name,
+                value,
             });
             self.skip_ws();
             match self.peek() {
                 Some(b',') => {
                     self.pos += 1;
-                    self.out.push(b',');
                     self.skip_ws();
                 }
                 Some(b'}') => {
                     self.pos += 1;
-                    break;
+                    return Ok(());
                 }
                 _ => return Err(self.err("Expecting ',' delimiter")),
             }
         }
-        self.sort_members(first_member, body_start);
-        self.out.push(b'}');
-        self.st.members.truncate(first_member);
-        self.st.keys.truncate(keys_mark);
-        Ok(())
     }
 
     fn key_bytes(&self, k: KeyRef) -> &[u8] {
@@ -455,15 +531,14 @@ impl Parser<'_> {
         }
     }
 
-    /// Notes, if the members of the object whose body starts at `body_start` are not in
-    /// key order, the order to print them in: by key, keeping the last of equal keys, as a
-    /// Python dict built by `json.loads` and printed with `sort_keys=True` would.
-    fn sort_members(&mut self, first: usize, body_start: usize) {
+    /// Appends the members of the closing object (`members[first..]`) to `placed` in key
+    /// order, keeping the last of equal keys, as a Python dict built by `json.loads` and
+    /// printed with `sort_keys=True` would.
+    fn place_members(&mut self, first: usize) {
         let Canonicalizer {
             members,
             keys,
-            fixups,
-            order,
+            placed,
             ..
         } = &mut *self.st;
         let src = self.src;
@@ -474,57 +549,67 @@ impl Parser<'_> {
                 .then_with(|| key_of(a.key).cmp(key_of(b.key)))
         };
         let ms = &mut members[first..];
-        if ms.windows(2).all(|w| cmp(&w[0], &w[1]) == Ordering::Less) {
-            return; // already in order, no duplicates: the common case costs one compare each
+        if !ms.windows(2).all(|w| cmp(&w[0], &w[1]) == Ordering::Less) {
+            // Stable: among equal keys the input order survives, so the last one wins.
+            ms.sort_by(cmp);
         }
-        // Stable: among equal keys the input order survives, so the last one is the winner.
-        ms.sort_by(cmp);
-        let from = order.len();
         for (i, m) in ms.iter().enumerate() {
             let superseded = ms
                 .get(i + 1)
-                .is_some_and(|next| cmp(next, m) == Ordering::Equal);
+                .is_some_and(|next| next.prefix == m.prefix && key_of(next.key) == key_of(m.key));
             if !superseded {
-                order.push((m.start, m.end));
+                placed.push(Placed {
+                    name: m.name,
+                    value: m.value,
+                });
             }
         }
-        fixups.push(Fixup {
-            start: body_start,
-            end: self.out.len(),
-            order: (from, order.len()),
-        });
     }
 
-    /// Parses a string whose opening quote is consumed, writing it (quoted, escaped as
-    /// CPython's `ensure_ascii` does) to the output. With `key`, a key is being read: from its
-    /// first escape on, its code points also go to `keys` (the bytes before the escape are
-    /// copied from the input then), and `key` is set to say so.
-    fn string(&mut self, mut key: Option<&mut bool>) -> Result<(), CanonicalError> {
-        let start = self.pos;
+    /// Parses a string whose opening quote is consumed; returns where its canonical text
+    /// (quoted, escaped as CPython's `ensure_ascii` does) is. With `key`, a key is being
+    /// read, and `key` is set if it had escapes (it is then decoded into `keys`).
+    #[inline(always)]
+    fn string(&mut self, key: Option<&mut bool>) -> Result<Piece, CanonicalError> {
+        let open = self.pos - 1;
+        self.pos += plain_len(&self.src[self.pos..]);
+        if self.peek() == Some(b'"') {
+            // Printable ASCII without escapes: the common case is its own canonical text.
+            self.pos += 1;
+            return Ok(Piece::Input(open, self.pos));
+        }
+        self.string_to_side(open, key)
+    }
+
+    /// As [`Parser::string`], for a string that must be rewritten: writes its canonical
+    /// text to `side`, from its opening quote at `open`; `pos` is at the first byte that
+    /// does not print as itself. With `key`: from its first escape on, its code points also
+    /// go to `keys` (the bytes before the escape are copied from the input then), and `key`
+    /// is set to say so.
+    #[inline(never)]
+    fn string_to_side(
+        &mut self,
+        open: usize,
+        mut key: Option<&mut bool>,
+    ) -> Result<Piece, CanonicalError> {
+        let side = self.st.side.len();
+        copy(&mut self.st.side, self.src, open, self.pos);
         let mut decoding = false;
-        self.out.push(b'"');
         loop {
-            // Copy the run of bytes that print as themselves in one go.
-            let rest = &self.src[self.pos..];
-            let run = copy_plain(rest, self.out);
-            if decoding {
-                self.st.keys.extend_from_slice(&rest[..run]);
-            }
-            self.pos += run;
             let Some(b) = self.peek() else {
                 return Err(self.err("Unterminated string"));
             };
             match b {
                 b'"' => {
                     self.pos += 1;
-                    self.out.push(b'"');
-                    return Ok(());
+                    self.st.side.push(b'"');
+                    return Ok(Piece::Side(side, self.st.side.len()));
                 }
                 b'\\' => {
                     if let Some(escaped) = key.as_deref_mut() {
                         if !decoding {
                             // Raw UTF-8 (and surrogatepass bytes) are their own WTF-8.
-                            let prefix = &self.src[start..self.pos];
+                            let prefix = &self.src[open + 1..self.pos];
                             self.st.keys.extend_from_slice(prefix);
                             decoding = true;
                             *escaped = true;
@@ -539,6 +624,14 @@ impl Parser<'_> {
                     self.emit(cp, decoding);
                 }
             }
+            // Copy the run of bytes that print as themselves in one go.
+            let run = plain_len(&self.src[self.pos..]);
+            copy(&mut self.st.side, self.src, self.pos, self.pos + run);
+            if decoding {
+                let plain = &self.src[self.pos..self.pos + run];
+                self.st.keys.extend_from_slice(plain);
+            }
+            self.pos += run;
         }
     }
 
@@ -629,13 +722,14 @@ impl Parser<'_> {
         Ok(cp)
     }
 
-    /// Writes one code point as CPython's `ensure_ascii` encoder does; with `key`, also its
-    /// generalized UTF-8 to the decoded-key buffer.
+    /// Writes one code point to `side` as CPython's `ensure_ascii` encoder does; with
+    /// `key`, also its generalized UTF-8 to the decoded-key buffer.
+    #[inline(always)]
     fn emit(&mut self, cp: u32, key: bool) {
         if key {
             push_wtf8(&mut self.st.keys, cp);
         }
-        let out = &mut *self.out;
+        let out = &mut self.st.side;
         match cp {
             0x22 => out.extend_from_slice(b"\\\""),
             0x5C => out.extend_from_slice(b"\\\\"),
@@ -654,92 +748,72 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<(), CanonicalError> {
+    /// Reads a number; returns where its canonical text is.
+    fn number(&mut self) -> Result<Piece, CanonicalError> {
+        let s = self.src;
         let start = self.pos;
-        let digits = |p: &mut Self| {
-            let n = p.src[p.pos..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            p.pos += n;
-            n
+        let digits =
+            |from: usize| from + s[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let int_start = start + usize::from(s[start] == b'-');
+        let int_end = match s.get(int_start) {
+            Some(b'0') => int_start + 1,
+            Some(b'1'..=b'9') => digits(int_start + 1),
+            _ => return Err(self.err("Expecting value")),
         };
-        let negative = self.peek() == Some(b'-');
-        if negative {
-            self.pos += 1;
-        }
-        let int_start = self.pos;
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                digits(self);
-            }
-            _ => {
-                self.pos = start;
-                return Err(self.err("Expecting value"));
-            }
-        }
-        let int_end = self.pos;
-        let mut is_float = false;
         // A '.' or 'e' not followed by digits is not part of the number (CPython backtracks);
         // what follows is then unexpected and refused by the caller.
-        if self.peek() == Some(b'.') && self.src.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
-            self.pos += 1;
-            digits(self);
-            is_float = true;
+        let mut end = int_end;
+        let mut frac = None;
+        if s.get(end) == Some(&b'.') && s.get(end + 1).is_some_and(u8::is_ascii_digit) {
+            let frac_end = digits(end + 1);
+            frac = Some(&s[end + 1..frac_end]);
+            end = frac_end;
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            let e_start = self.pos;
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if digits(self) > 0 {
-                is_float = true;
-            } else {
-                self.pos = e_start;
+        let mut exponent = false;
+        if let Some(b'e' | b'E') = s.get(end) {
+            let sign = usize::from(matches!(s.get(end + 1), Some(b'+' | b'-')));
+            let exp_end = digits(end + 1 + sign);
+            if exp_end > end + 1 + sign {
+                end = exp_end;
+                exponent = true;
             }
         }
-        if !is_float {
-            let int = &self.src[int_start..int_end];
-            if int.len() > MAX_INT_DIGITS {
-                self.pos = start;
-                return Err(self.err("integer has more digits than CPython's limit of 4300"));
+        let int = &s[int_start..int_end];
+        match frac {
+            None if !exponent => {
+                if int.len() > MAX_INT_DIGITS {
+                    return Err(self.err("integer has more digits than CPython's limit of 4300"));
+                }
+                self.pos = end;
+                // `-0` prints `0`.
+                let from = if int == b"0" { int_start } else { start };
+                Ok(Piece::Input(from, end))
             }
-            if negative && int != b"0" {
-                self.out.push(b'-');
+            Some(frac) if !exponent && is_own_repr(int, frac) => {
+                self.pos = end;
+                Ok(Piece::Input(start, end))
             }
-            self.out.extend_from_slice(int);
-            return Ok(());
+            _ => {
+                self.pos = end;
+                // ASCII by construction, so this cannot fail; Rust's parse rounds correctly,
+                // as CPython's float() does, and overflows to infinity the same way.
+                let text = std::str::from_utf8(&s[start..end]).unwrap_or_default();
+                let x: f64 = text.parse().map_err(|_| self.err("Expecting value"))?;
+                let st = &mut *self.st;
+                let from = st.side.len();
+                push_float_repr(&mut st.side, &mut st.num, x);
+                Ok(Piece::Side(from, st.side.len()))
+            }
         }
-        let literal = &self.src[start..self.pos];
-        if is_own_repr(literal) {
-            self.out.extend_from_slice(literal);
-            return Ok(());
-        }
-        // ASCII by construction, so this cannot fail; Rust's parse rounds correctly, as
-        // CPython's float() does, and overflows to infinity the same way.
-        let text = std::str::from_utf8(literal).unwrap_or_default();
-        let x: f64 = text.parse().map_err(|_| self.err("Expecting value"))?;
-        push_float_repr(self.out, &mut self.st.num, x);
-        Ok(())
     }
 }
 
-/// Whether a float literal (JSON grammar, checked by the caller) already is CPython's
-/// `repr` of its value, so it can be copied instead of parsed and printed: plain
-/// `int.frac` form, no exponent, at most 15 significant digits (any such decimal is the
-/// shortest that round-trips its double), no trailing zero but `.0` alone, and a decimal
-/// exponent in repr's fixed-notation range (-4..=15).
-fn is_own_repr(lit: &[u8]) -> bool {
-    let lit = lit.strip_prefix(b"-").unwrap_or(lit);
-    let Some(dot) = lit.iter().position(|&b| b == b'.') else {
-        return false;
-    };
-    let (int, frac) = (&lit[..dot], &lit[dot + 1..]);
-    if !frac.iter().all(u8::is_ascii_digit) || frac.is_empty() {
-        return false; // an exponent, or not this form
-    }
+/// Whether the float literal `[-]int.frac` (JSON grammar, no exponent, checked by the
+/// caller) already is CPython's `repr` of its value, so it can be copied instead of parsed
+/// and printed: at most 15 significant digits (any such decimal is the shortest that
+/// round-trips its double), no trailing zero but `.0` alone, and a decimal exponent in
+/// repr's fixed-notation range (-4..=15).
+fn is_own_repr(int: &[u8], frac: &[u8]) -> bool {
     if frac.len() > 1 && frac.last() == Some(&b'0') {
         return false; // "1.50" prints "1.5"
     }
@@ -808,18 +882,6 @@ fn word_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().unwrap_or_default())
 }
 
-/// The length of the run of bytes at the start of `s` that print as themselves inside a
-/// string (see [`PLAIN`]).
-///
-/// Hand-written SWAR, eight bytes a step: each byte's high bit in `stop` is set if the byte
-/// is `"`, `\\`, below 0x20 or above 0x7E. Borrows in the subtractions can only mark bytes
-/// above a marked one, so the lowest mark is exact. (`memchr` finds one to three given
-/// bytes; this needs ranges too.)
-#[cfg(test)]
-fn plain_run(s: &[u8]) -> usize {
-    copy_plain(s, &mut Vec::new())
-}
-
 /// Marks, in its high bit, each byte of `x` that does not print as itself in a string.
 fn stop_bytes(x: u64) -> u64 {
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
@@ -831,30 +893,28 @@ fn stop_bytes(x: u64) -> u64 {
         & HIGHS
 }
 
-/// Appends the run of plain bytes at the start of `s` to `out` and returns its length.
-/// Each step writes all eight bytes of a word (a fixed-size store rather than a `memcpy`
-/// call, which for the short strings of JSON costs more than the copy) and then takes back
-/// those past the run.
-fn copy_plain(s: &[u8], out: &mut Vec<u8>) -> usize {
+/// The length of the run of bytes at the start of `s` that print as themselves inside a
+/// string (see [`PLAIN`]).
+///
+/// Hand-written SWAR, eight bytes a step: each byte's high bit in `stop` is set if the byte
+/// is `"`, `\\`, below 0x20 or above 0x7E. Borrows in the subtractions can only mark bytes
+/// above a marked one, so the lowest mark is exact. (`memchr` finds one to three given
+/// bytes; this needs ranges too.)
+#[inline(always)]
+fn plain_len(s: &[u8]) -> usize {
     let mut i = 0;
     while let Some(word) = s.get(i..i + 8) {
-        let word: [u8; 8] = word.try_into().unwrap_or_default();
-        let stop = stop_bytes(u64::from_le_bytes(word));
-        out.extend_from_slice(&word);
+        let stop = stop_bytes(word_u64(word));
         if stop != 0 {
-            let n = stop.trailing_zeros() as usize / 8;
-            out.truncate(out.len() - 8 + n);
-            return i + n;
+            return i + stop.trailing_zeros() as usize / 8;
         }
         i += 8;
     }
     let tail = &s[i..];
-    let n = tail
+    i + tail
         .iter()
         .position(|&b| !PLAIN[b as usize])
-        .unwrap_or(tail.len());
-    out.extend_from_slice(&tail[..n]);
-    i + n
+        .unwrap_or(tail.len())
 }
 
 /// Bytes that stand for themselves inside a string: 0x20..=0x7E but `"` and `\\`.
@@ -871,11 +931,24 @@ static PLAIN: [bool; 256] = {
 /// A key's first eight bytes as a big-endian number, zero-padded: if two keys' prefixes
 /// differ, they order the keys as the whole keys do (a shorter key is padded with zeros,
 /// which sort first, as the end of a key does).
-fn key_prefix(key: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(b)
+/// The key is `text[a..b]`; read as one word where `text` goes on for eight bytes (a
+/// `memcpy` call of up to eight bytes costs more than the whole comparison it saves).
+fn key_prefix(text: &[u8], a: usize, b: usize) -> u64 {
+    let n = b - a;
+    let word = match text.get(a..a + 8) {
+        Some(word) => word_u64(word).swap_bytes(),
+        None => {
+            let mut word = [0u8; 8];
+            let n = n.min(8);
+            word[..n].copy_from_slice(&text[a..a + n]);
+            u64::from_be_bytes(word)
+        }
+    };
+    match n {
+        0 => 0,
+        1..=7 => word & !(u64::MAX >> (8 * n)),
+        _ => word,
+    }
 }
 
 /// `\uXXXX` with lowercase hex, as CPython writes it.
@@ -1137,18 +1210,18 @@ mod tests {
                 let mut s = vec![b'a'; 24];
                 s[at] = b;
                 let want = if PLAIN[b as usize] { 24 } else { at };
-                assert_eq!(plain_run(&s), want, "byte {b:#x} at {at}");
+                assert_eq!(plain_len(&s), want, "byte {b:#x} at {at}");
                 // A stop byte after the first one must not move the answer.
                 s[23] = b'"';
                 assert_eq!(
-                    plain_run(&s),
+                    plain_len(&s),
                     want.min(23),
                     "byte {b:#x} at {at}, quote at 23"
                 );
             }
         }
-        assert_eq!(plain_run(b""), 0);
-        assert_eq!(plain_run("\u{7f}\u{ff}\"\u{1}".as_bytes()), 0);
+        assert_eq!(plain_len(b""), 0);
+        assert_eq!(plain_len("\u{7f}\u{ff}\"\u{1}".as_bytes()), 0);
     }
 
     #[test]
