@@ -769,18 +769,18 @@ impl Parser<'_> {
             frac = Some(&s[end + 1..frac_end]);
             end = frac_end;
         }
-        let mut exponent = false;
+        let mut exponent = None;
         if let Some(b'e' | b'E') = s.get(end) {
             let sign = usize::from(matches!(s.get(end + 1), Some(b'+' | b'-')));
             let exp_end = digits(end + 1 + sign);
             if exp_end > end + 1 + sign {
+                exponent = Some(&s[end..exp_end]);
                 end = exp_end;
-                exponent = true;
             }
         }
         let int = &s[int_start..int_end];
-        match frac {
-            None if !exponent => {
+        match (frac, exponent) {
+            (None, None) => {
                 if int.len() > MAX_INT_DIGITS {
                     return Err(self.err("integer has more digits than CPython's limit of 4300"));
                 }
@@ -789,7 +789,11 @@ impl Parser<'_> {
                 let from = if int == b"0" { int_start } else { start };
                 Ok(Piece::Input(from, end))
             }
-            Some(frac) if !exponent && is_own_repr(int, frac) => {
+            (Some(frac), None) if is_own_repr(int, frac) => {
+                self.pos = end;
+                Ok(Piece::Input(start, end))
+            }
+            (frac, Some(exponent)) if is_own_scientific_repr(int, frac, exponent) => {
                 self.pos = end;
                 Ok(Piece::Input(start, end))
             }
@@ -827,6 +831,31 @@ fn is_own_repr(int: &[u8], frac: &[u8]) -> bool {
     // 0.000ddd: at most three zeros after the point keeps the exponent >= -4.
     let zeros = frac.iter().take_while(|&&b| b == b'0').count();
     zeros <= 3 && frac.len() - zeros <= 15
+}
+
+/// Whether the float literal `[-]int[.frac]exponent` (JSON grammar, checked by the caller;
+/// `exponent` from its `e`) already is CPython's `repr` of its value, as every float a
+/// Python sender prints is: one nonzero integer digit, at most 14 more with no trailing
+/// zero, the exponent written as repr writes it (`e`, a sign, two digits or three without
+/// a leading zero) and in repr's scientific range (below -4 or above 15), and the value a
+/// normal double (so, as in [`is_own_repr`], its at most 15 digits are the shortest that
+/// round-trip it).
+fn is_own_scientific_repr(int: &[u8], frac: Option<&[u8]>, exponent: &[u8]) -> bool {
+    let [b'e', sign @ (b'+' | b'-'), digits @ ..] = exponent else {
+        return false;
+    };
+    let mantissa = int.len() == 1
+        && int != b"0"
+        && frac.is_none_or(|f| f.len() <= 14 && f.last() != Some(&b'0'));
+    let written_as_repr = digits.len() == 2 || digits.len() == 3 && digits[0] != b'0';
+    if !mantissa || !written_as_repr {
+        return false;
+    }
+    let e = digits.iter().fold(0, |e, &d| e * 10 + i32::from(d - b'0'));
+    match sign {
+        b'-' => (5..=307).contains(&e),
+        _ => (16..=307).contains(&e),
+    }
 }
 
 /// The shortest digits that round-trip finite `x`, written to `buf` without leading or
@@ -1111,6 +1140,29 @@ mod tests {
             ("9999999999999998.0", "9999999999999998.0"),
             ("1e22", "1e+22"),
             ("123e-20", "1.23e-18"),
+            // Already repr's scientific form: copied as they are.
+            ("1e-07", "1e-07"),
+            ("-2.5e-05", "-2.5e-05"),
+            ("1.5e+300", "1.5e+300"),
+            ("1.2345678901234e+100", "1.2345678901234e+100"),
+            ("9e-307", "9e-307"),
+            // Nearly: each needs rewriting.
+            ("1e+15", "1000000000000000.0"),
+            ("1e-04", "0.0001"),
+            ("1.0e-07", "1e-07"),
+            ("1.50e-07", "1.5e-07"),
+            ("10e-07", "1e-06"),
+            ("0e-07", "0.0"),
+            ("1e-007", "1e-07"),
+            ("1e-7", "1e-07"),
+            ("1E-07", "1e-07"),
+            ("1e07", "10000000.0"),
+            ("1e+100", "1e+100"),
+            ("1e-320", "1e-320"),
+            ("1.2345e-320", "1.2347e-320"),
+            ("1.7976931348623157e+308", "1.7976931348623157e+308"),
+            ("2e+308", "Infinity"),
+            ("1.23456789012345678e+100", "1.2345678901234569e+100"),
         ];
         for (input, want) in cases {
             assert_eq!(canon(input), want, "input {input}");
