@@ -620,8 +620,14 @@ impl Parser<'_> {
                 }
                 0..=0x1F => return Err(self.err("Invalid control character")),
                 _ => {
-                    let cp = self.utf8_char()?;
-                    self.emit(cp, decoding);
+                    // Non-ASCII comes in runs (words, CJK text): stay here for the run.
+                    loop {
+                        let cp = self.utf8_char()?;
+                        self.emit(cp, decoding);
+                        if !matches!(self.peek(), Some(0x80..)) {
+                            break;
+                        }
+                    }
                 }
             }
             // Copy the run of bytes that print as themselves in one go.
@@ -1112,6 +1118,11 @@ mod tests {
             canon("\"M\u{fc}nchen \u{1F600} \u{7f} \\/ \\u0041 \\u000A \\t \\ud800 \u{2028}\""),
             r#""M\u00fcnchen \ud83d\ude00 \u007f / A \n \t \ud800 \u2028""#
         );
+        // Runs of non-ASCII, in a value and (with an escape) in a key.
+        assert_eq!(
+            canon("{\"\u{65e5}\u{672c}\\n\u{e9}\u{1F680}\": \"\u{65e5}\u{672c}\u{8a9e}\u{1F680}\u{e9}x\"}"),
+            r#"{"\u65e5\u672c\n\u00e9\ud83d\ude80":"\u65e5\u672c\u8a9e\ud83d\ude80\u00e9x"}"#
+        );
     }
 
     #[test]
@@ -1274,6 +1285,38 @@ mod tests {
         }
         assert_eq!(plain_len(b""), 0);
         assert_eq!(plain_len("\u{7f}\u{ff}\"\u{1}".as_bytes()), 0);
+    }
+
+    #[test]
+    fn key_prefixes_are_the_first_eight_bytes_zero_padded() {
+        // Every key length at every distance from the end of the text, so both the word
+        // load and the copy near the end are checked against the plain definition.
+        let text: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) | 1).collect();
+        for a in 0..text.len() {
+            for b in a..=text.len() {
+                let mut want = [0u8; 8];
+                let n = (b - a).min(8);
+                want[..n].copy_from_slice(&text[a..a + n]);
+                assert_eq!(
+                    key_prefix(&text, a, b),
+                    u64::from_be_bytes(want),
+                    "key {a}..{b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn block_copies_append_exactly_the_piece() {
+        let text: Vec<u8> = (0..48u8).collect();
+        for a in 0..text.len() {
+            for b in a..=text.len() {
+                let mut out = b"head".to_vec();
+                copy(&mut out, &text, a, b);
+                assert_eq!(&out[..4], b"head");
+                assert_eq!(&out[4..], &text[a..b], "piece {a}..{b}");
+            }
+        }
     }
 
     #[test]
