@@ -145,12 +145,24 @@ enum KeyRef {
 }
 
 impl KeyRef {
-    /// The key's bytes, from the input or from the decoded-keys buffer.
-    fn bytes<'k>(self, src: &'k [u8], decoded: &'k [u8]) -> &'k [u8] {
+    /// The buffer the key is in (the input or the decoded-keys buffer), and where.
+    fn span<'k>(self, src: &'k [u8], decoded: &'k [u8]) -> (&'k [u8], Range<usize>) {
         match self {
-            KeyRef::Input(a, b) => &src[a..b],
-            KeyRef::Decoded(a, b) => &decoded[a..b],
+            KeyRef::Input(a, b) => (src, a..b),
+            KeyRef::Decoded(a, b) => (decoded, a..b),
         }
+    }
+
+    /// The key's bytes.
+    fn bytes<'k>(self, src: &'k [u8], decoded: &'k [u8]) -> &'k [u8] {
+        let (text, at) = self.span(src, decoded);
+        &text[at]
+    }
+
+    /// The key's [`key_prefix`].
+    fn prefix(self, src: &[u8], decoded: &[u8]) -> u64 {
+        let (text, at) = self.span(src, decoded);
+        key_prefix(text, at.start, at.end)
     }
 }
 
@@ -465,10 +477,7 @@ impl Parser<'_> {
                 // No escapes: the input bytes are the code points' UTF-8 already.
                 KeyRef::Input(key_start, self.pos - 1)
             };
-            let prefix = match key {
-                KeyRef::Input(a, b) => key_prefix(self.src, a, b),
-                KeyRef::Decoded(a, b) => key_prefix(&self.st.keys, a, b),
-            };
+            let prefix = key.prefix(self.src, &self.st.keys);
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.err("Expecting ':' delimiter"));

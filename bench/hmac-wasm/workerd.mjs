@@ -255,18 +255,15 @@ for (const m of methods) {
   });
   lines.push(`| ${m} | ${cells.join(" | ")} |`);
 }
-lines.push("");
-lines.push("One call, median(t(1) − t(0)) (wasm-loop: one wasm call, one HMAC):");
-lines.push("");
-lines.push(`| method | ${sizes.map(label).join(" | ")} |`);
-lines.push(`| --- | ${sizes.map(() => "---:").join(" | ")} |`);
-for (const m of methods) lines.push(`| ${m} | ${sizes.map((size) => cell(of(m, size, "one_call_us"))).join(" | ")} |`);
-lines.push("");
-lines.push("Two calls in one request, median(t(2) − t(0)); biased up: K=2 always sits next to the heavy K request in its round, and pays some of its after-effects (GC), so read it as an upper bound:");
-lines.push("");
-lines.push(`| method | ${sizes.map(label).join(" | ")} |`);
-lines.push(`| --- | ${sizes.map(() => "---:").join(" | ")} |`);
-for (const m of methods) lines.push(`| ${m} | ${sizes.map((size) => cell(of(m, size, "two_calls_us"))).join(" | ")} |`);
+// A table of one field per method and size, under its caption.
+const table = (caption, field) => {
+  lines.push("", caption, "");
+  lines.push(`| method | ${sizes.map(label).join(" | ")} |`);
+  lines.push(`| --- | ${sizes.map(() => "---:").join(" | ")} |`);
+  for (const m of methods) lines.push(`| ${m} | ${sizes.map((size) => cell(of(m, size, field))).join(" | ")} |`);
+};
+table("One call, median(t(1) − t(0)) (wasm-loop: one wasm call, one HMAC):", "one_call_us");
+table("Two calls in one request, median(t(2) − t(0)); biased up: K=2 always sits next to the heavy K request in its round, and pays some of its after-effects (GC), so read it as an upper bound:", "two_calls_us");
 lines.push("");
 lines.push(`Request with K=0, median: ${cell(rows.map((r) => r.base_p50_us))} µs over all cells; rounds per cell: ` +
   `${Math.min(...rows.map((r) => r.rounds))}–${Math.max(...rows.map((r) => r.rounds))}.`);
