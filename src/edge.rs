@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
+use futures_util::stream::{self, StreamExt};
 use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -38,6 +39,11 @@ const DEAD_LETTER_QUEUE_VAR: &str = "DEAD_LETTER_QUEUE";
 const DEFAULT_DEAD_LETTER_QUEUE: &str = "edgehook-dlq";
 /// How long the queue consumer waits for the origin (no provider is waiting on it).
 const QUEUE_ORIGIN_TIMEOUT_MS: u64 = 15_000;
+/// How many origin requests the queue consumer has in flight at once: a Worker invocation
+/// may hold six connections open and the runtime queues any more until one closes, so
+/// starting all of a batch at once would let a request's timeout run out while it waits
+/// for a connection rather than for the origin.
+const ORIGIN_CONNECTIONS: usize = 6;
 
 #[event(start)]
 fn start() {
@@ -579,7 +585,9 @@ async fn consume(batch: worker::worker_sys::MessageBatch, env: Env) {
     if queue == dead_letter_queue {
         join_all(messages.iter().map(|m| keep_dead_letter(env, m))).await;
     } else {
-        join_all(messages.iter().map(|m| deliver(env, m))).await;
+        stream::iter(&messages)
+            .for_each_concurrent(ORIGIN_CONNECTIONS, |m| deliver(env, m))
+            .await;
     }
 }
 
