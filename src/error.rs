@@ -38,6 +38,11 @@ pub enum Error {
     /// The body is not JSON, or not the shape the provider sends.
     #[error("the body is not valid JSON: {detail}")]
     Malformed { detail: String },
+    /// The body's arrays and objects nest deeper than the one limit for every source
+    /// ([`crate::nesting::MAX_DEPTH`]): the envelope around it could not be parsed by many
+    /// origins (CPython's `json.loads`, serde_json).
+    #[error("the body nests arrays and objects more than {limit} levels deep, the limit for every source")]
+    TooDeep { limit: usize },
     /// The body is JSON but lacks a field the event needs.
     #[error("the body has no `{field}` field, which this provider always sends")]
     MissingField { field: &'static str },
@@ -75,7 +80,7 @@ impl Error {
             | FutureTimestamp { .. }
             | MissingToken { .. }
             | BadToken => 401,
-            Malformed { .. } | MissingField { .. } => 400,
+            Malformed { .. } | TooDeep { .. } | MissingField { .. } => 400,
             NotFound { .. } => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
@@ -110,6 +115,7 @@ impl Error {
             MissingToken { .. } => "missing_token",
             BadToken => "bad_token",
             Malformed { .. } => "malformed_json",
+            TooDeep { .. } => "too_deep",
             MissingField { .. } => "missing_field",
             TooLarge { .. } => "too_large",
             NotFound { .. } => "not_found",
@@ -142,6 +148,20 @@ impl Error {
     }
 }
 
+/// A body the canonical pass refused: [`Error::TooDeep`] when it stopped at the nesting
+/// limit, else [`Error::Malformed`] saying where.
+impl From<crate::canonical::CanonicalError> for Error {
+    fn from(e: crate::canonical::CanonicalError) -> Self {
+        if e.what == crate::canonical::TOO_DEEP {
+            Error::TooDeep {
+                limit: crate::nesting::MAX_DEPTH,
+            }
+        } else {
+            Error::malformed(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +180,12 @@ mod tests {
             (e.status(), e.kind(), e.reason()),
             (400, "malformed", "missing_field")
         );
+        let e = Error::TooDeep { limit: 128 };
+        assert_eq!(
+            (e.status(), e.kind(), e.reason()),
+            (400, "malformed", "too_deep")
+        );
+        assert!(e.to_string().contains("128 levels"), "{e}");
         let e = Error::TooLarge { limit: 10 };
         assert_eq!(e.status(), 413);
         let e = Error::Unavailable {

@@ -15,6 +15,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod forward;
+pub mod nesting;
 pub mod providers;
 pub mod routes;
 pub mod secret;

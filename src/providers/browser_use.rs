@@ -100,7 +100,7 @@ impl Provider for BrowserUse {
             .with_borrow_mut(|c| {
                 c.canonicalize_capturing(delivery.body, &mut message, &FIELDS, &mut found)
             })
-            .map_err(Error::malformed)?;
+            .map_err(Error::from)?;
         let fields = found
             .into_iter()
             .map(|r| r.map(|r| &delivery.body[r]))

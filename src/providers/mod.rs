@@ -308,7 +308,7 @@ impl<'a> Verified<'a> {
     /// Seals a verified body, with what the verifier's own pass found: raw values of the
     /// fields its provider needs, and whether the body is standard JSON. The body must be
     /// UTF-8 JSON text for the envelope, so a body that is not is refused here, after the
-    /// signature check.
+    /// signature check, and so is one nested deeper than [`crate::nesting::MAX_DEPTH`].
     pub(crate) fn with_fields(
         body: &'a [u8],
         natural_id: Option<String>,
@@ -319,6 +319,8 @@ impl<'a> Verified<'a> {
             std::str::from_utf8(body).map_err(|e| Error::malformed(format!("not UTF-8: {e}")))?;
         // json.loads skips a UTF-8 byte order mark, and so may the provider's signer.
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+        // One nesting limit for every provider, checked here where every verifier passes.
+        crate::nesting::check(body.as_bytes())?;
         Ok(Verified {
             body,
             natural_id,
