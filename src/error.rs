@@ -44,9 +44,10 @@ pub enum Error {
     /// The body is larger than `MAX_BODY_BYTES`.
     #[error("the body is over the {limit} byte limit")]
     TooLarge { limit: usize },
-    /// No such route or source.
-    #[error("no such route or source: {path}")]
-    NotFound { path: String },
+    /// No such route or source. Names neither: a path segment may be a token, and a source
+    /// name that is not configured is the sender's text, not ours.
+    #[error("no such route or source")]
+    NotFound,
     /// A known route asked with another method.
     #[error("{method} is not allowed here; use {allowed}")]
     MethodNotAllowed {
@@ -76,7 +77,7 @@ impl Error {
             | MissingToken { .. }
             | BadToken => 401,
             Malformed { .. } | MissingField { .. } => 400,
-            NotFound { .. } => 404,
+            NotFound => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
             Config(_) => 500,
@@ -112,7 +113,7 @@ impl Error {
             Malformed { .. } => "malformed_json",
             MissingField { .. } => "missing_field",
             TooLarge { .. } => "too_large",
-            NotFound { .. } => "not_found",
+            NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             Config(_) => "config",
             Unavailable { .. } => "unavailable",
