@@ -129,8 +129,11 @@ async fn ingest(
 ) -> Result<Outcome, Error> {
     let config = Config::get(env)?;
     let settings = &config.settings;
-    let source_cfg = config.source(env, source).await?.ok_or(Error::NotFound)?;
+    if !config.has_source(source) {
+        return Err(Error::NotFound);
+    }
     log.source = Some(source.to_owned());
+    let source_cfg = config.source(env, source).await?.ok_or(Error::NotFound)?;
     let provider = &*source_cfg.provider;
     log.provider = Some(provider.name());
     if token.is_some() && !provider.takes_path_token() {
