@@ -49,6 +49,7 @@ async fn fetch(req: &web_sys::Request, env: &Env) -> Result<web_sys::Response, J
             let body = serde_json::json!({"ok": true, "version": env!("CARGO_PKG_VERSION")});
             return respond(200, &body.to_string(), None);
         }
+        Ok(Route::Admin(admin)) => return super::admin::handle(req, env, admin, started).await,
         Ok(Route::Ingest { source, token }) => {
             ingest(req, env, &source, token.as_deref(), started, &mut log).await
         }
