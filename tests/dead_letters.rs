@@ -303,9 +303,9 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
         ("GET", "/admin/dead-letters?limit=5000", None, "bad_limit"),
         (
             "GET",
-            "/admin/dead-letters?cursor=not-a-cursor",
+            "/admin/dead-letters?sourc=skyvern",
             None,
-            "bad_cursor",
+            "bad_query",
         ),
     ] {
         let (status, _, answer) = raw_admin(&worker, method, path, t, body);

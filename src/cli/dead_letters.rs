@@ -353,6 +353,89 @@ mod tests {
         assert_eq!(encode("a-b_c.d~"), "a-b_c.d~");
     }
 
+    /// Answers each request with the next of `answers` (status, body), recording what came.
+    fn worker(answers: &[(u16, &str)]) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let answers: Vec<(u16, String)> =
+            answers.iter().map(|(s, b)| (*s, b.to_string())).collect();
+        let thread = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for (status, body) in answers {
+                let mut req = server.recv().unwrap();
+                let mut text = String::new();
+                let _ = req.as_reader().read_to_string(&mut text);
+                let auth = req
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("authorization"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default();
+                seen.push(format!("{} {} {auth} {text}", req.method(), req.url()));
+                let _ =
+                    req.respond(tiny_http::Response::from_string(body).with_status_code(status));
+            }
+            seen
+        });
+        (base, thread)
+    }
+
+    #[test]
+    fn replay_asks_again_while_there_is_more_and_progress() {
+        let (base, thread) = worker(&[
+            (
+                202,
+                r#"{"replayed":150,"failed":[{"id":"x","error":"queue"}],"more":true}"#,
+            ),
+            (
+                202,
+                r#"{"replayed":2,"failed":[{"id":"x","error":"queue again"}],"more":false}"#,
+            ),
+        ]);
+        let admin = Admin::new(&base, "tok", Duration::from_secs(5));
+        let what = Replay {
+            since: Some("2026-12-01T00:00:00Z".into()),
+            ..Replay::default()
+        };
+        let answer = admin.replay(&what).unwrap();
+        assert_eq!(answer.replayed, 152);
+        assert_eq!(answer.failed.len(), 1, "one failure per id, the latest");
+        assert_eq!(answer.failed[0].error, "queue again");
+        let seen = thread.join().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            seen[0],
+            r#"POST /admin/replay Bearer tok {"since":"2026-12-01T00:00:00Z"}"#
+        );
+
+        // No progress in a round: stop, rather than ask forever.
+        let (base, thread) = worker(&[(202, r#"{"replayed":0,"failed":[],"more":true}"#)]);
+        let answer = Admin::new(&base, "tok", Duration::from_secs(5))
+            .replay(&what)
+            .unwrap();
+        assert!(answer.more && answer.replayed == 0);
+        assert_eq!(thread.join().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn list_follows_the_cursor_and_refusals_map_to_exit_codes() {
+        let letter = r#"{"source":"s","id":"i","dead_at":"2026-12-01T00:00:00.000Z","attempts":9,"last_error":"e"}"#;
+        let page1 = format!(r#"{{"dead_letters":[{letter}],"cursor":"c 1/+"}}"#);
+        let page2 = format!(r#"{{"dead_letters":[{letter},{letter}],"cursor":null}}"#);
+        let (base, thread) = worker(&[(200, &page1), (200, &page2), (401, "{}"), (404, "{}")]);
+        let admin = Admin::new(&base, "tok", Duration::from_secs(5));
+        assert_eq!(admin.list(Some("s"), None).unwrap().len(), 3);
+        let e = admin.list(None, None).unwrap_err();
+        assert_eq!((e.exit_code(), e.to_string().starts_with("401")), (1, true));
+        let e = admin.list(None, None).unwrap_err();
+        assert!(e.to_string().contains("ADMIN_TOKEN"), "{e}");
+        let seen = thread.join().unwrap();
+        assert!(seen[0].starts_with("GET /admin/dead-letters?limit=1000&source=s "));
+        assert!(seen[1].contains("&cursor=c%201%2F%2B "), "{}", seen[1]);
+        let unreachable = Admin::new("http://127.0.0.1:9", "tok", Duration::from_secs(5));
+        assert_eq!(unreachable.list(None, None).unwrap_err().exit_code(), 3);
+    }
+
     #[test]
     fn the_table_has_a_line_per_dead_letter() {
         let l = DeadLetter::new("skyvern", "skyvern:r:failed", 0, 1, "origin answered 503");
