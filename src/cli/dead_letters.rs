@@ -300,46 +300,54 @@ pub fn run(args: DeadLettersArgs) -> Result<(), CliError> {
             source,
             ids,
         } => {
-            if since.is_none() && ids.is_empty() {
-                return Err(CliError::Usage(
-                    "say what to replay: --since TIME, --id ID..., or both".into(),
-                ));
-            }
-            if let Some(s) = &since {
-                chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
-                    CliError::Usage(format!(
-                        "--since {s} is not an RFC 3339 time such as 2026-12-01T00:00:00Z"
-                    ))
-                })?;
-            }
             let what = Replay {
                 source,
                 ids: Some(ids).filter(|i| !i.is_empty()),
                 since,
             };
-            let answer = admin(&conn).replay(&what)?;
-            if conn.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&answer).unwrap_or_default()
-                );
-            } else {
-                println!(
-                    "replayed {}, failed {}\n{}",
-                    answer.replayed,
-                    answer.failed.len(),
-                    failures(&answer.failed)
-                );
-            }
-            if answer.failed.is_empty() {
-                Ok(())
-            } else {
-                Err(CliError::Refused(format!(
-                    "{} dead letter(s) could not be replayed",
-                    answer.failed.len()
-                )))
-            }
+            run_replay(&admin(&conn), &what, conn.json)
         }
+    }
+}
+
+/// `replay`: checks the selection, replays, reports; exit 1 when some could not be replayed.
+fn run_replay(admin: &Admin, what: &Replay, json: bool) -> Result<(), CliError> {
+    if what.since.is_none() && what.ids.is_none() {
+        return Err(CliError::Usage(
+            "say what to replay: --since TIME, --id ID..., or both".into(),
+        ));
+    }
+    if let Some(s) = &what.since {
+        chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
+            CliError::Usage(format!(
+                "--since {s} is not an RFC 3339 time such as 2026-12-01T00:00:00Z"
+            ))
+        })?;
+    }
+    let answer = admin.replay(what)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "replayed {}, failed {}\n{}",
+            answer.replayed,
+            answer.failed.len(),
+            failures(&answer.failed)
+        );
+        if answer.more {
+            println!("more dead letters match, but the last round replayed none: stopped");
+        }
+    }
+    if answer.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Refused(format!(
+            "{} dead letter(s) could not be replayed",
+            answer.failed.len()
+        )))
     }
 }
 
