@@ -361,27 +361,49 @@ mod tests {
         assert_eq!(encode("a-b_c.d~"), "a-b_c.d~");
     }
 
-    /// Answers each request with the next of `answers` (status, body), recording what came.
+    /// Answers each request with the next of `answers` (status, body), recording what came
+    /// as `METHOD PATH AUTHORIZATION BODY`. A plain socket: one request per connection is all
+    /// the client under test makes here.
     fn worker(answers: &[(u16, &str)]) -> (String, std::thread::JoinHandle<Vec<String>>) {
-        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let answers: Vec<(u16, String)> =
             answers.iter().map(|(s, b)| (*s, b.to_string())).collect();
         let thread = std::thread::spawn(move || {
             let mut seen = Vec::new();
             for (status, body) in answers {
-                let mut req = server.recv().unwrap();
-                let mut text = String::new();
-                let _ = req.as_reader().read_to_string(&mut text);
-                let auth = req
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("authorization"))
-                    .map(|h| h.value.to_string())
-                    .unwrap_or_default();
-                seen.push(format!("{} {} {auth} {text}", req.method(), req.url()));
-                let _ =
-                    req.respond(tiny_http::Response::from_string(body).with_status_code(status));
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut parts = line.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let (mut auth, mut length) = (String::new(), 0usize);
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    let header = header.trim_end();
+                    if header.is_empty() {
+                        break;
+                    }
+                    let (name, value) = header.split_once(':').unwrap_or((header, ""));
+                    match name.to_ascii_lowercase().as_str() {
+                        "authorization" => auth = value.trim().to_owned(),
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+                let mut text = vec![0u8; length];
+                reader.read_exact(&mut text).unwrap();
+                let text = String::from_utf8_lossy(&text);
+                seen.push(format!("{method} {path} {auth} {text}"));
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                reader.get_mut().write_all(answer.as_bytes()).unwrap();
             }
             seen
         });
