@@ -9,11 +9,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
 use edgehook::cli::dead_letters::{Admin, Replay};
+use edgehook::cli::origin::{Origin, OriginOptions, Verdict};
 use edgehook::cli::send;
 use edgehook::cli::CliError;
 use edgehook::forward::DeadLetter;
@@ -35,56 +35,37 @@ fn admin(worker: &Worker) -> Admin {
     Admin::new(&worker.base, ADMIN_TOKEN, Duration::from_secs(60))
 }
 
-/// An origin that verifies each request and records its `webhook-id` and body, every one
-/// (duplicates included), so a test can count arrivals.
+/// An origin (`edgehook origin`'s library) that verifies each request and records every
+/// verified one, duplicates included, as (`webhook-id`, body), so a test can count arrivals.
 struct Recorder {
-    server: Arc<tiny_http::Server>,
+    _origin: Origin,
     got: Arc<Mutex<Vec<(String, String)>>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Recorder {
     fn start(port: u16) -> Recorder {
-        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).expect("listen"));
         let got = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let (server, got) = (server.clone(), got.clone());
-            std::thread::spawn(move || {
-                let key = origin_key();
-                for mut request in server.incoming_requests() {
-                    let mut body = Vec::new();
-                    let _ = request.as_reader().read_to_end(&mut body);
-                    let headers: Vec<(String, String)> = request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_owned(),
-                            )
-                        })
-                        .collect();
-                    let header = |n: &str| {
-                        headers
-                            .iter()
-                            .find(|(k, _)| k == n)
-                            .map(|(_, v)| v.as_str())
-                    };
-                    let ok = key.verify(header, &body, now_s(), 300).is_ok();
-                    if ok {
-                        let id = header("webhook-id").unwrap_or_default().to_owned();
-                        let text = String::from_utf8(body).expect("UTF-8 body");
-                        got.lock().unwrap().push((id, text));
-                    }
-                    let status = if ok { 200 } else { 401 };
-                    let _ = request.respond(tiny_http::Response::empty(status));
-                }
-            })
+        let record = got.clone();
+        let options = OriginOptions {
+            key: origin_key(),
+            fail_first: 0,
+            tolerance_s: 300,
         };
+        let origin = Origin::start(&format!("127.0.0.1:{port}"), options, move |v| {
+            let arrival = match v {
+                Verdict::Accepted { envelope, raw } => (
+                    envelope["id"].as_str().unwrap_or("").to_owned(),
+                    raw.clone(),
+                ),
+                Verdict::Duplicate(id) => (id.clone(), String::new()),
+                _ => return,
+            };
+            record.lock().unwrap().push(arrival);
+        })
+        .expect("origin");
         Recorder {
-            server,
+            _origin: origin,
             got,
-            thread: Some(thread),
         }
     }
 
@@ -100,15 +81,6 @@ impl Recorder {
         }
         std::thread::sleep(Duration::from_secs(3));
         self.got()
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
