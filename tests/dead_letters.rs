@@ -49,6 +49,7 @@ impl Recorder {
         let options = OriginOptions {
             key: origin_key(),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: 300,
         };
         let origin = Origin::start(&format!("127.0.0.1:{port}"), options, move |v| {

@@ -371,6 +371,7 @@ fn an_outage_shorter_than_the_schedule_is_delivered_when_the_origin_is_back() {
     let options = OriginOptions {
         key: origin_key(),
         fail_first: 0,
+        fail_percent: 0,
         tolerance_s: 300,
     };
     let origin = Origin::start(&format!("127.0.0.1:{port}"), options, |_| {}).expect("origin");
@@ -491,6 +492,7 @@ fn origin_mode_forwards_inline_and_answers_503_without_a_queue() {
         edgehook::cli::origin::OriginOptions {
             key: origin_key(),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: 300,
         },
         |_| {},

@@ -120,6 +120,9 @@ struct OriginArgs {
     /// Answer 500 to the first N requests, to watch the queue retry.
     #[arg(long, default_value_t = 0)]
     fail: u32,
+    /// Then answer 500 to P percent of requests, picked pseudo-randomly: an unreliable origin.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    fail_percent: u8,
     /// Print each envelope indented instead of on one line.
     #[arg(long)]
     pretty: bool,
@@ -262,6 +265,7 @@ fn run_origin(a: OriginArgs) -> Result<(), CliError> {
     let options = origin::OriginOptions {
         key,
         fail_first: a.fail,
+        fail_percent: a.fail_percent,
         tolerance_s: crate::signing::DEFAULT_TOLERANCE_S,
     };
     let server = origin::Origin::start(&a.listen, options, move |verdict| match verdict {
@@ -277,7 +281,7 @@ fn run_origin(a: OriginArgs) -> Result<(), CliError> {
             eprintln!("duplicate {id}: already received, answered 200")
         }
         origin::Verdict::FailedOnPurpose(n) => {
-            eprintln!("request {n}: answered 500 on purpose (--fail)")
+            eprintln!("request {n}: answered 500 on purpose (--fail, --fail-percent)")
         }
         origin::Verdict::Refused(why) => eprintln!("refused: {why}"),
     })

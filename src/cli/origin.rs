@@ -1,6 +1,7 @@
 //! `edgehook origin`: a small origin that checks what edgehook forwards the way a real one
 //! should: verify the Standard Webhooks signature, drop repeats of a `webhook-id`, and show
-//! each envelope. `fail_first` makes it answer 500 to its first requests, to watch retries.
+//! each envelope. `fail_first` makes it answer 500 to its first requests, and `fail_percent`
+//! to a share of all of them, to watch retries.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -26,6 +27,9 @@ pub struct OriginOptions {
     pub key: WebhookKey,
     /// Answer 500 to this many requests first.
     pub fail_first: u32,
+    /// Then answer 500 to this share of requests, in percent, picked pseudo-randomly (the
+    /// same requests on every run): an unreliable origin.
+    pub fail_percent: u8,
     /// Timestamp tolerance, seconds.
     pub tolerance_s: u64,
 }
@@ -197,7 +201,9 @@ where
         .collect();
     let verdict = match request.into_body().collect().await {
         Err(e) => Verdict::Refused(format!("could not read the body: {e}")),
-        Ok(_) if n <= options.fail_first => Verdict::FailedOnPurpose(n),
+        Ok(_) if n <= options.fail_first || fails_by_chance(n, options.fail_percent) => {
+            Verdict::FailedOnPurpose(n)
+        }
         Ok(body) => judge(options, state, &headers, &body.to_bytes()),
     };
     let (status, text) = match &verdict {
@@ -208,7 +214,7 @@ where
         ),
         Verdict::FailedOnPurpose(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "{\"error\":\"failing on purpose (--fail)\"}".to_owned(),
+            "{\"error\":\"failing on purpose (--fail, --fail-percent)\"}".to_owned(),
         ),
         Verdict::Refused(why) => (
             StatusCode::UNAUTHORIZED,
@@ -224,6 +230,13 @@ where
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// Whether request `n` is one of the `percent` in a hundred that fail: a multiplicative hash
+/// of `n`, so the pattern looks random but is the same on every run.
+fn fails_by_chance(n: u32, percent: u8) -> bool {
+    let spread = n.wrapping_mul(0x9E37_79B1).rotate_right(16);
+    spread % 100 < u32::from(percent)
 }
 
 fn judge(
@@ -278,6 +291,7 @@ impl Default for OriginOptions {
         OriginOptions {
             key: WebhookKey::from_bytes(b"edgehook-default-origin-key").expect("a non-empty key"),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: DEFAULT_TOLERANCE_S,
         }
     }
@@ -300,11 +314,23 @@ mod tests {
     }
 
     #[test]
+    fn a_share_of_requests_fails_by_chance() {
+        let failed = (1..=10_000).filter(|&n| fails_by_chance(n, 30)).count();
+        assert!((2_800..=3_200).contains(&failed), "{failed}");
+        assert_eq!((1..=1000).filter(|&n| fails_by_chance(n, 0)).count(), 0);
+        assert_eq!(
+            (1..=1000).filter(|&n| fails_by_chance(n, 100)).count(),
+            1000
+        );
+    }
+
+    #[test]
     fn verifies_dedups_and_fails_on_purpose() {
         let key = WebhookKey::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let opts = OriginOptions {
             key: key.clone(),
             fail_first: 1,
+            fail_percent: 0,
             tolerance_s: 300,
         };
         let origin = Origin::start("127.0.0.1:0", opts, |_| {}).unwrap();
@@ -340,6 +366,7 @@ mod tests {
         let opts = OriginOptions {
             key: key.clone(),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: 300,
         };
         let origin = Origin::start("127.0.0.1:0", opts, |_| {}).unwrap();

@@ -305,6 +305,7 @@ pub fn start_origin(fail_first: u32) -> Origin {
     let options = OriginOptions {
         key: origin_key(),
         fail_first,
+        fail_percent: 0,
         tolerance_s: 300,
     };
     Origin::start("127.0.0.1:0", options, |_| {}).expect("origin")
