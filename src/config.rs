@@ -22,8 +22,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1_048_576;
 pub const DEFAULT_ORIGIN_TIMEOUT_MS: u64 = 5_000;
 /// Providers give up on a delivery after about 10 s, so an inline forward must end sooner.
 pub const MAX_ORIGIN_TIMEOUT_MS: u64 = 9_000;
-/// First queue retry delay, when `RETRY_BASE_DELAY_S` is not set; it doubles each attempt.
-pub const DEFAULT_RETRY_BASE_DELAY_S: u32 = 10;
+/// The queue's retry schedule when `RETRY_SCHEDULE_S` is not set: the delay before each
+/// retry, in seconds. Eight retries over 29.6 h, so an origin down for a day (a deploy gone
+/// wrong, a night, most of a weekend day) loses nothing; the Standard Webhooks spec
+/// recommends retrying for 24 h, Svix and Browserbase retry for ~28 h.
+pub const DEFAULT_RETRY_SCHEDULE_S: [u32; 8] = [5, 60, 300, 1_800, 7_200, 18_000, 36_000, 43_200];
+/// Queues refuse a retry delay over 12 hours.
+pub const MAX_RETRY_DELAY_S: u32 = 43_200;
 
 /// The names the configuration is read from.
 pub mod names {
@@ -33,7 +38,7 @@ pub mod names {
     pub const ORIGIN_TIMEOUT_MS: &str = "ORIGIN_TIMEOUT_MS";
     pub const DEDUP_TTL_S: &str = "DEDUP_TTL_S";
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
-    pub const RETRY_BASE_DELAY_S: &str = "RETRY_BASE_DELAY_S";
+    pub const RETRY_SCHEDULE_S: &str = "RETRY_SCHEDULE_S";
     pub const SOURCES: &str = "SOURCES";
 }
 
@@ -85,8 +90,10 @@ pub struct Settings {
     pub dedup_ttl_s: u64,
     /// `MAX_BODY_BYTES`: larger deliveries get 413 (default 1048576).
     pub max_body_bytes: usize,
-    /// `RETRY_BASE_DELAY_S`: first queue retry delay, doubled on each attempt (default 10).
-    pub retry_base_delay_s: u32,
+    /// `RETRY_SCHEDULE_S`: the delay before each queue retry, in seconds, comma-separated
+    /// (default [`DEFAULT_RETRY_SCHEDULE_S`]; each at most 43200). When it is used up the
+    /// event is kept as a dead letter.
+    pub retry_schedule_s: Vec<u32>,
 }
 
 impl Settings {
@@ -142,17 +149,50 @@ impl Settings {
                 ),
             });
         }
-        let retry_base_delay_s =
-            number(&var, names::RETRY_BASE_DELAY_S, DEFAULT_RETRY_BASE_DELAY_S)?;
+        let retry_schedule_s = retry_schedule(var(names::RETRY_SCHEDULE_S).as_deref())?;
         Ok(Settings {
             forward_mode,
             origin_url,
             origin_timeout_ms,
             dedup_ttl_s,
             max_body_bytes,
-            retry_base_delay_s,
+            retry_schedule_s,
         })
     }
+
+    /// The delay before retry number `attempts` (the attempt that just failed: 1 after the
+    /// first), or `None` when the schedule is used up and the event is a dead letter.
+    pub fn retry_delay_s(&self, attempts: u32) -> Option<u32> {
+        let i = usize::try_from(attempts.max(1) - 1).ok()?;
+        self.retry_schedule_s.get(i).copied()
+    }
+}
+
+/// Parses `RETRY_SCHEDULE_S`: whole seconds separated by commas, each at most 12 h. `none`
+/// retries nothing (the first failure is a dead letter).
+fn retry_schedule(value: Option<&str>) -> Result<Vec<u32>, ConfigError> {
+    let problem = |problem: String| ConfigError::Var {
+        name: names::RETRY_SCHEDULE_S,
+        problem,
+    };
+    let value = match value.map(str::trim) {
+        None | Some("") => return Ok(DEFAULT_RETRY_SCHEDULE_S.to_vec()),
+        Some("none") => return Ok(Vec::new()),
+        Some(v) => v,
+    };
+    value
+        .split(',')
+        .map(|d| match d.trim().parse::<u32>() {
+            Ok(d) if d <= MAX_RETRY_DELAY_S => Ok(d),
+            Ok(d) => Err(problem(format!(
+                "{d} is over {MAX_RETRY_DELAY_S} s, the longest delay Queues allows"
+            ))),
+            Err(_) => Err(problem(format!(
+                "`{}` is not a whole number of seconds (expected e.g. \"5,60,300\", or \"none\")",
+                d.trim()
+            ))),
+        })
+        .collect()
 }
 
 fn number<T: FromStr>(
@@ -474,6 +514,44 @@ mod tests {
             err(&[URL, ("DEDUP_TTL_S", "59")]).to_string(),
             "DEDUP_TTL_S: 59 is under 60, the shortest expiry KV allows"
         );
+    }
+
+    #[test]
+    fn the_retry_schedule_is_the_whole_policy() {
+        let s = Settings::from_vars(vars(&[URL])).unwrap();
+        assert_eq!(s.retry_schedule_s, DEFAULT_RETRY_SCHEDULE_S);
+        let total: u32 = DEFAULT_RETRY_SCHEDULE_S.iter().sum();
+        assert!(
+            total >= 24 * 3600,
+            "the default covers a day's outage: {total} s"
+        );
+        assert!(DEFAULT_RETRY_SCHEDULE_S
+            .iter()
+            .all(|&d| d <= MAX_RETRY_DELAY_S));
+        assert_eq!(
+            (1..=9).map(|a| s.retry_delay_s(a)).collect::<Vec<_>>(),
+            [5, 60, 300, 1800, 7200, 18000, 36000, 43200]
+                .map(Some)
+                .into_iter()
+                .chain([None])
+                .collect::<Vec<_>>()
+        );
+        let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", " 1, 2 ,4")])).unwrap();
+        assert_eq!(s.retry_schedule_s, [1, 2, 4]);
+        assert_eq!((s.retry_delay_s(3), s.retry_delay_s(4)), (Some(4), None));
+        let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", "none")])).unwrap();
+        assert_eq!(s.retry_delay_s(1), None);
+        let err = |v: &str| {
+            Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", v)]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("5,43201"),
+            "RETRY_SCHEDULE_S: 43201 is over 43200 s, the longest delay Queues allows"
+        );
+        assert!(err("5,,6").starts_with("RETRY_SCHEDULE_S: `` is not a whole number"));
+        assert!(err("1h").contains("`1h`"));
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub fn normalize(
     };
     Ok(Envelope {
         specversion: "1.0".into(),
-        id: format!("{}:{}", provider.name(), facts.natural_id),
+        id: envelope_id(provider.name(), &facts.natural_id),
         source: format!("/in/{source_name}"),
         event_type,
         subject: facts.run_id.clone().filter(|r| !r.is_empty()),
@@ -197,6 +197,22 @@ pub fn normalize(
             payload,
         },
     })
+}
+
+/// The longest envelope id: it is a KV key (at most 512 bytes with its prefix) and the
+/// `webhook-id` header (origins refuse headers past ~8 KB).
+pub const MAX_ID_BYTES: usize = 200;
+
+/// `{provider}:{natural id}`, or `{provider}:{hex SHA-256 of the natural id}` when that
+/// would be longer than [`MAX_ID_BYTES`]: every id is short, and stable across retries.
+pub fn envelope_id(provider: &str, natural_id: &str) -> String {
+    let id = format!("{provider}:{natural_id}");
+    if id.len() <= MAX_ID_BYTES {
+        return id;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(natural_id.as_bytes());
+    format!("{provider}:{}", hex::encode(digest))
 }
 
 /// Unix milliseconds as RFC 3339 UTC with milliseconds (`2024-03-01T10:05:24.120Z`).
@@ -241,5 +257,18 @@ mod tests {
         );
         assert_eq!(normalize_time("yesterday"), None);
         assert_eq!(rfc3339_ms(1_709_287_524_120), "2024-03-01T10:05:24.120Z");
+    }
+
+    #[test]
+    fn long_natural_ids_become_their_digest() {
+        let short = "r".repeat(MAX_ID_BYTES - "skyvern:".len());
+        assert_eq!(envelope_id("skyvern", &short), format!("skyvern:{short}"));
+        let long = format!("{short}x");
+        let id = envelope_id("skyvern", &long);
+        assert_eq!(id.len(), "skyvern:".len() + 64);
+        assert_eq!(id, envelope_id("skyvern", &long), "stable");
+        assert_ne!(id, envelope_id("skyvern", &format!("{short}y")));
+        let huge = "é".repeat(30_000);
+        assert!(envelope_id("browser-use", &huge).len() <= MAX_ID_BYTES);
     }
 }

@@ -48,9 +48,10 @@ pub enum Error {
     /// The body is larger than `MAX_BODY_BYTES`.
     #[error("the body is over the {limit} byte limit")]
     TooLarge { limit: usize },
-    /// No such route or source.
-    #[error("no such route or source: {path}")]
-    NotFound { path: String },
+    /// No such route or source. Names neither: a path segment may be a token, and a source
+    /// name that is not configured is the sender's text, not ours.
+    #[error("no such route or source")]
+    NotFound,
     /// A known route asked with another method.
     #[error("{method} is not allowed here; use {allowed}")]
     MethodNotAllowed {
@@ -80,7 +81,7 @@ impl Error {
             | MissingToken { .. }
             | BadToken => 401,
             Malformed { .. } | MissingField { .. } | MissingHeader { .. } => 400,
-            NotFound { .. } => 404,
+            NotFound => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
             Config(_) => 500,
@@ -117,7 +118,7 @@ impl Error {
             MissingField { .. } => "missing_field",
             MissingHeader { .. } => "missing_header",
             TooLarge { .. } => "too_large",
-            NotFound { .. } => "not_found",
+            NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             Config(_) => "config",
             Unavailable { .. } => "unavailable",

@@ -18,9 +18,7 @@ pub enum Route {
 /// Routes `method path`, or says why not: 404 for an unknown path, 405 for a known path
 /// asked with another method. Path segments are percent-decoded.
 pub fn route(method: &str, path: &str) -> Result<Route, Error> {
-    let not_found = || Error::NotFound {
-        path: path.to_owned(),
-    };
+    let not_found = || Error::NotFound;
     let wrong_method = |allowed: &'static str| Error::MethodNotAllowed {
         method: method.to_owned(),
         allowed,
@@ -104,5 +102,24 @@ mod tests {
         assert_eq!(route("POST", "/in/a/b/c").unwrap_err().status(), 404);
         assert_eq!(route("GET", "/").unwrap_err().status(), 404);
         assert_eq!(route("POST", "/in/%ff").unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn a_refusal_never_carries_a_path_segment() {
+        let token = "sb-s3cret-t0ken";
+        for path in [
+            format!("/in/smartbrowse/{token}/extra"),
+            format!("/in/smartbrowse%2F{token}"),
+            format!("/in/smartbrowse/{token}/"),
+            format!("/{token}"),
+            format!("/in/{token}/{token}/{token}"),
+        ] {
+            for method in ["POST", "GET", "PUT"] {
+                if let Err(e) = route(method, &path) {
+                    assert!(!e.to_string().contains(token), "{method} {path}: {e}");
+                    assert!(!e.to_json().contains(token), "{method} {path}");
+                }
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use edgehook::cli::origin::{Origin, OriginOptions};
 use edgehook::cli::send::{self, Prepared};
 use serde_json::Value;
 
@@ -374,29 +375,91 @@ fn a_failing_origin_is_retried_until_it_succeeds() {
 }
 
 #[test]
-fn a_dead_origin_ends_in_the_dead_letter_queue() {
+fn an_outage_shorter_than_the_schedule_is_delivered_when_the_origin_is_back() {
+    // Nothing listens on the origin's port at first; it comes up after ~3 s, within the
+    // schedule (1 + 2 + 4 s), and the event arrives with no action from anyone.
+    let port = free_port();
+    let worker = Worker::start(&Setup::new(&format!("http://127.0.0.1:{port}/events")));
+    let reply = post(&delivery(&worker, "skyvern", "completed", "outage-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    worker.wait_for_log("a failed attempt", Duration::from_secs(30), |l| {
+        l["event"] == "forward" && l["outcome"] == "retry"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let options = OriginOptions {
+        key: origin_key(),
+        fail_first: 0,
+        tolerance_s: 300,
+    };
+    let origin = Origin::start(&format!("127.0.0.1:{port}"), options, |_| {}).expect("origin");
+    let got = wait_for_envelopes(&origin, 1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1, "delivered once back:\n{}", worker.logs());
+    assert_eq!(got[0]["id"], "skyvern:outage-1:completed");
+    assert!(worker.kv_keys("dead:").is_empty());
+}
+
+#[test]
+fn an_outage_longer_than_the_schedule_is_kept_as_a_dead_letter_with_why() {
     let dead = format!("http://127.0.0.1:{}/events", free_port());
     let mut setup = Setup::new(&dead);
-    setup.max_retries = 2;
+    setup.retry_schedule_s = "1,1".into();
     let worker = Worker::start(&setup);
     let reply = post(&delivery(&worker, "browser-use", "stopped", "dlq-1"));
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = json(&reply)["id"].as_str().unwrap().to_owned();
     let line = worker.wait_for_log("the dead letter", Duration::from_secs(60), |l| {
-        l["event"] == "dead_letter"
+        l["event"] == "forward" && l["outcome"].as_str().unwrap_or("").starts_with("dead")
     });
     assert_eq!(line["outcome"], "dead_lettered", "{line}");
     assert_eq!(line["id"], id.as_str());
     assert_eq!(line["source"], "browser-use");
-    let attempts = worker
+    assert_eq!(
+        line["attempts"], 3,
+        "one attempt and the schedule's two retries"
+    );
+    let retries = worker
         .log_lines()
         .into_iter()
         .filter(|l| l["event"] == "forward" && l["outcome"] == "retry")
         .count();
-    assert_eq!(
-        attempts, 3,
-        "one attempt and two retries before the dead-letter queue"
+    assert_eq!(retries, 2);
+    let keys = worker.kv_keys("dead:");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0]["name"], format!("dead:browser-use:{id}"));
+    let meta = &keys[0]["metadata"];
+    assert_eq!(meta["attempts"], 3, "{meta}");
+    assert_eq!(meta["id"], id.as_str());
+    assert!(
+        meta["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("origin unreachable"),
+        "{meta}"
     );
+    assert!(meta["dead_at"].as_str().unwrap().ends_with('Z'), "{meta}");
+}
+
+#[test]
+fn the_queues_max_retries_is_only_a_safety_net_and_keeps_dead_letters_too() {
+    // A schedule longer than the queue allows: the runtime's dead-letter queue catches it,
+    // and its consumer keeps the dead letter like the Worker would.
+    let dead = format!("http://127.0.0.1:{}/events", free_port());
+    let mut setup = Setup::new(&dead);
+    setup.retry_schedule_s = "1,1,1,1".into();
+    setup.max_retries = 1;
+    let worker = Worker::start(&setup);
+    let reply = post(&delivery(&worker, "skyvern", "failed", "net-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let line = worker.wait_for_log("the dead letter", Duration::from_secs(60), |l| {
+        l["event"] == "dead_letter"
+    });
+    assert_eq!(line["outcome"], "dead_lettered", "{line}");
+    let keys = worker.kv_keys("dead:skyvern:");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0]["metadata"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("max_retries"));
 }
 
 #[test]

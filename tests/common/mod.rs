@@ -54,8 +54,10 @@ pub struct Setup {
     pub forward_mode: &'static str,
     pub origin_url: String,
     pub with_queue: bool,
+    /// The queue's `max_retries`: only a safety net above the Worker's own schedule.
     pub max_retries: u32,
-    pub retry_base_delay_s: u32,
+    /// `RETRY_SCHEDULE_S`, passed on the command line (`--var`), as a user would try one.
+    pub retry_schedule_s: String,
     pub vars: Vec<(&'static str, String)>,
     pub sources: String,
     pub secrets: Vec<(&'static str, String)>,
@@ -67,8 +69,8 @@ impl Setup {
             forward_mode: "queue",
             origin_url: origin_url.to_owned(),
             with_queue: true,
-            max_retries: 3,
-            retry_base_delay_s: 1,
+            max_retries: 20,
+            retry_schedule_s: "1,2,4".into(),
             vars: vec![("MAX_BODY_BYTES", "1048576".into())],
             sources: SOURCES.to_owned(),
             secrets: vec![
@@ -85,12 +87,11 @@ impl Setup {
         let main = Path::new(ROOT).join("build/index.js");
         let mut t = format!(
             "name = \"edgehook-test\"\nmain = \"{}\"\ncompatibility_date = \"2026-04-20\"\n\n[vars]\n\
-             FORWARD_MODE = \"{}\"\nORIGIN_URL = \"{}\"\nRETRY_BASE_DELAY_S = \"{}\"\n\
+             FORWARD_MODE = \"{}\"\nORIGIN_URL = \"{}\"\n\
              DEAD_LETTER_QUEUE = \"edgehook-test-dlq\"\n",
             main.display(),
             self.forward_mode,
             self.origin_url,
-            self.retry_base_delay_s
         );
         for (k, v) in &self.vars {
             t.push_str(&format!("{k} = \"{v}\"\n"));
@@ -161,6 +162,10 @@ impl Worker {
                 "--persist-to",
                 "state",
                 "--show-interactive-dev-session=false",
+            ])
+            .args([
+                "--var",
+                &format!("RETRY_SCHEDULE_S:{}", setup.retry_schedule_s),
             ])
             .env("WRANGLER_SEND_METRICS", "false")
             .env("NO_COLOR", "1")
@@ -244,6 +249,24 @@ impl Worker {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The keys (with their metadata) under `prefix` in the Worker's local KV `SEEN`, read
+    /// with `wrangler kv key list` from the state this Worker persists.
+    pub fn kv_keys(&self, prefix: &str) -> Vec<serde_json::Value> {
+        let out = Command::new(Path::new(ROOT).join("node_modules/.bin/wrangler"))
+            .current_dir(self.dir.path())
+            .args(["kv", "key", "list", "--binding", "SEEN", "--local"])
+            .args(["--persist-to", "state", "--prefix", prefix])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdin(Stdio::null())
+            .output()
+            .expect("wrangler kv key list");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let start = text
+            .find('[')
+            .unwrap_or_else(|| panic!("no key list: {text}"));
+        serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 }
 
