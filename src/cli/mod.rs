@@ -140,7 +140,8 @@ struct SignArgs {
     /// With --provider hmac: the source's table as JSON (see `send --config`).
     #[arg(long)]
     config: Option<String>,
-    /// Standard Webhooks message id (webhook-id).
+    /// Standard Webhooks message id (webhook-id; also with --provider standard-webhooks or
+    /// browserbase).
     #[arg(long, default_value = "msg_edgehook")]
     id: String,
     /// Unix seconds to sign at (default: now).
@@ -320,11 +321,19 @@ fn run_sign(a: SignArgs) -> Result<(), CliError> {
     let body = read_body(a.body.as_deref())?;
     let ts = a.timestamp.unwrap_or_else(now_s);
     match a.provider.as_deref() {
-        None => {
+        // Standard Webhooks senders: the same three headers, with the given --id.
+        None
+        | Some(crate::providers::standard_webhooks::NAME)
+        | Some(crate::providers::browserbase::NAME) => {
             let key = parse_key(&a.secret)?;
             for (name, value) in key.headers(&a.id, ts, &body) {
                 println!("{name}: {value}");
             }
+        }
+        Some(provider) if send::takes_token(provider) => {
+            return Err(CliError::Usage(format!(
+                "{provider} deliveries are not signed (they carry a token): nothing to sign"
+            )))
         }
         Some(provider) => {
             let table = parse_table(a.config.as_deref())?;
