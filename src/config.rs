@@ -401,6 +401,11 @@ impl Sources {
             .map_err(|e| ConfigError::Sources(e.to_string()))
     }
 
+    /// Whether a source of this name is configured (its table may still be wrong).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// The validated table of source `name`: `None` when there is no such source.
     pub fn get(&self, name: &str) -> Option<Result<SourceConfig, ConfigError>> {
         let table = self.0.get(name)?;

@@ -31,22 +31,6 @@ fn vectors() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The payload inside a raw envelope, as the exact JSON text it carries.
-fn payload_text(envelope: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct E<'a> {
-        #[serde(borrow)]
-        data: D<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    struct D<'a> {
-        #[serde(borrow)]
-        payload: &'a serde_json::value::RawValue,
-    }
-    let e: E = serde_json::from_str(envelope).unwrap();
-    e.data.payload.get().to_owned()
-}
-
 #[test]
 fn queue_mode_accepts_refuses_dedups_and_delivers_signed_envelopes() {
     let origin = start_origin(0);
@@ -578,4 +562,50 @@ fn configuration_errors_are_named_and_nothing_is_accepted() {
         1,
         "only the well-configured delivery was forwarded"
     );
+}
+
+#[test]
+fn sources_given_as_json_text_work() {
+    // As from the dashboard or `wrangler dev --var SOURCES:'{…}'`: text, not a table.
+    let origin = start_origin(0);
+    let mut setup = Setup::new(&origin.url());
+    setup.sources = String::new();
+    setup.cli_vars.push((
+        "SOURCES",
+        r#"{"skyvern":{"provider":"skyvern","secrets":["SKYVERN_API_KEY"]}}"#.into(),
+    ));
+    let worker = Worker::start(&setup);
+    let reply = post(&delivery(&worker, "skyvern", "completed", "text-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(wait_for_envelopes(&origin, 1, QUEUE_WAIT).len(), 1);
+    let reply = post(&delivery(&worker, "browser-use", "finished", "text-2"));
+    assert_eq!(reply.status, 404, "not configured: {}", reply.body);
+}
+
+#[test]
+fn a_path_token_never_reaches_an_answer_or_a_log_line() {
+    let origin = start_origin(0);
+    let worker = Worker::start(&Setup::new(&origin.url()));
+    for path in [
+        format!("/in/smartbrowse/{SMARTBROWSE_TOKEN}/extra"),
+        format!("/in/smartbrowse%2F{SMARTBROWSE_TOKEN}"),
+        format!("/in/skyvern/{SMARTBROWSE_TOKEN}"),
+        format!("/in/{SMARTBROWSE_TOKEN}"),
+    ] {
+        let reply = post(&raw(worker.url(&path), &[], b"{}"));
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(
+            !reply.body.contains(SMARTBROWSE_TOKEN),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    worker.wait_for_log("the last refusal", Duration::from_secs(10), |_| {
+        worker.log_lines().len() >= 4
+    });
+    for line in worker.log_lines() {
+        assert!(!line.to_string().contains(SMARTBROWSE_TOKEN), "{line}");
+        let source = line["source"].as_str().unwrap_or("skyvern");
+        assert!(["skyvern", "smartbrowse"].contains(&source), "{line}");
+    }
 }

@@ -53,6 +53,11 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether `name` is a configured source (its table may still be wrong).
+    pub fn has_source(&self, name: &str) -> bool {
+        self.sources.contains(name)
+    }
+
     /// Source `name`'s provider and keys: `None` when there is no such source.
     pub async fn source(&self, env: &Env, name: &str) -> Result<Option<Rc<Source>>, Error> {
         if let Some(p) = self.providers.borrow().get(name) {

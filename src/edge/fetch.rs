@@ -3,7 +3,8 @@
 
 use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::JsFuture;
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
+use worker::worker_sys::Context;
 use worker::{console_log, Env};
 
 use super::config::Config;
@@ -33,13 +34,17 @@ mod export {
     pub async fn fetch(
         req: web_sys::Request,
         env: ::worker::Env,
-        _ctx: ::worker::worker_sys::Context,
+        ctx: ::worker::worker_sys::Context,
     ) -> Result<web_sys::Response, ::worker::wasm_bindgen::JsValue> {
-        super::fetch(&req, &env).await
+        super::fetch(&req, &env, &ctx).await
     }
 }
 
-async fn fetch(req: &web_sys::Request, env: &Env) -> Result<web_sys::Response, JsValue> {
+async fn fetch(
+    req: &web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+) -> Result<web_sys::Response, JsValue> {
     let started = now_ms();
     let method = req.method();
     let url = req.url();
@@ -50,7 +55,13 @@ async fn fetch(req: &web_sys::Request, env: &Env) -> Result<web_sys::Response, J
             return respond(200, &body.to_string(), None);
         }
         Ok(Route::Ingest { source, token }) => {
-            ingest(req, env, &source, token.as_deref(), started, &mut log).await
+            let at = Ingest {
+                env,
+                ctx,
+                source: &source,
+                now_ms: started,
+            };
+            ingest(req, &at, token.as_deref(), &mut log).await
         }
         Err(e) => Err(e),
     };
@@ -119,18 +130,33 @@ async fn body_bytes(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
+/// Where and when a delivery arrived.
+struct Ingest<'a> {
+    env: &'a Env,
+    ctx: &'a Context,
+    /// The source's name as routed: not yet known to be configured.
+    source: &'a str,
+    now_ms: u64,
+}
+
 async fn ingest(
     req: &web_sys::Request,
-    env: &Env,
-    source: &str,
+    &Ingest {
+        env,
+        ctx,
+        source,
+        now_ms,
+    }: &Ingest<'_>,
     token: Option<&str>,
-    now_ms: u64,
     log: &mut Handled,
 ) -> Result<Outcome, Error> {
     let config = Config::get(env)?;
     let settings = &config.settings;
-    let source_cfg = config.source(env, source).await?.ok_or(Error::NotFound)?;
+    if !config.has_source(source) {
+        return Err(Error::NotFound);
+    }
     log.source = Some(source.to_owned());
+    let source_cfg = config.source(env, source).await?.ok_or(Error::NotFound)?;
     let provider = &*source_cfg.provider;
     log.provider = Some(provider.name());
     if token.is_some() && !provider.takes_path_token() {
@@ -168,19 +194,36 @@ async fn ingest(
     }
     let json = envelope.to_json();
     hand_on(env, &config, source, &envelope.id, &json, now_ms).await?;
-    let marked = match kv.put(&seen, envelope.receivedat.as_str()) {
-        Ok(put) => put
-            .expiration_ttl(settings.dedup_ttl_s)
-            .execute()
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = marked {
-        // Handed on already: the answer stays 202. A retry may forward it again.
-        warn("mark_seen_failed", source, &envelope.id, &e);
-    }
+    // Handed on: the answer need not wait for the mark (CONTRACT §5 holds, it is written
+    // after the hand-on). Until it lands, a resend of the same event is forwarded again,
+    // and the origin dedups it on webhook-id.
+    let mark = mark_seen(kv, seen, envelope.receivedat, settings.dedup_ttl_s);
+    let (source, id) = (source.to_owned(), envelope.id);
+    let after = future_to_promise(async move {
+        if let Err(e) = mark.await {
+            // The answer stays 202. A retry may forward it again.
+            warn("mark_seen_failed", &source, &id, &e);
+        }
+        Ok(JsValue::UNDEFINED)
+    });
+    // The promise runs in any case; without waitUntil the isolate may end before it does.
+    let _ = ctx.wait_until(&after);
     Ok(Outcome::Accepted)
+}
+
+/// Writes the seen mark of an envelope received at `received`.
+async fn mark_seen(
+    kv: worker::kv::KvStore,
+    key: String,
+    received: String,
+    ttl_s: u64,
+) -> Result<(), String> {
+    kv.put(&key, received)
+        .map_err(|e| e.to_string())?
+        .expiration_ttl(ttl_s)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The body, refused with 413 past `max` bytes (by its declared length before reading it,

@@ -58,6 +58,8 @@ pub struct Setup {
     pub max_retries: u32,
     /// `RETRY_SCHEDULE_S`, passed on the command line (`--var`), as a user would try one.
     pub retry_schedule_s: String,
+    /// More `--var NAME:VALUE` for `wrangler dev`.
+    pub cli_vars: Vec<(&'static str, String)>,
     pub vars: Vec<(&'static str, String)>,
     pub sources: String,
     pub secrets: Vec<(&'static str, String)>,
@@ -71,6 +73,7 @@ impl Setup {
             with_queue: true,
             max_retries: 20,
             retry_schedule_s: "1,2,4".into(),
+            cli_vars: Vec::new(),
             vars: vec![("MAX_BODY_BYTES", "1048576".into())],
             sources: SOURCES.to_owned(),
             secrets: vec![
@@ -167,6 +170,12 @@ impl Worker {
                 "--var",
                 &format!("RETRY_SCHEDULE_S:{}", setup.retry_schedule_s),
             ])
+            .args(
+                setup
+                    .cli_vars
+                    .iter()
+                    .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
+            )
             .env("WRANGLER_SEND_METRICS", "false")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -365,6 +374,22 @@ pub fn raw(url: String, headers: &[(&str, &str)], body: &[u8]) -> Prepared {
             .collect(),
         body: body.to_vec(),
     }
+}
+
+/// The payload inside a raw envelope, as the exact JSON text it carries.
+pub fn payload_text(envelope: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct E<'a> {
+        #[serde(borrow)]
+        data: D<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct D<'a> {
+        #[serde(borrow)]
+        payload: &'a serde_json::value::RawValue,
+    }
+    let e: E = serde_json::from_str(envelope).unwrap();
+    e.data.payload.get().to_owned()
 }
 
 // ---------------------------------------------------------------------------------------
