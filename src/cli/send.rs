@@ -106,25 +106,33 @@ pub fn sample_body(
             "result": {"pages": 3, "summary": "Zürich → Genève"},
         })
         .to_string(),
+        _ => generic_body(provider, status, run_id, &when),
+    };
+    Ok(body)
+}
+
+/// The body of a provider of the second round (its documented shape), or of a generic
+/// `hmac` or `token` source (which read `type` by default).
+fn generic_body(provider: &str, status: &str, run_id: &str, when: &str) -> String {
+    let failed = status.eq_ignore_ascii_case("failed");
+    let body = match provider {
         // Browserbase's envelope (its docs): id, type, resourceId, data.
         standard_webhooks::NAME | browserbase::NAME => serde_json::json!({
             "id": fresh_id("evt"),
             "type": format!("functions.invocations.{status}"),
             "resourceId": run_id,
             "data": {"invocationId": run_id, "output": {"title": "Zürich → Genève", "score": 0.5}},
-        })
-        .to_string(),
+        }),
         // Firecrawl's delivery (apps/api/src/services/webhook): webhookId is new per event.
         firecrawl::NAME => serde_json::json!({
             "success": !failed,
             "type": format!("crawl.{status}"),
             "id": run_id,
             "webhookId": fresh_id("wh"),
-            "data": [{"markdown": "# Café — 3.50 €", "metadata": {"url": "https://example.com", "statusCode": 200}}],
+            "data": [{"markdown": "# Café — 3.50 €", "metadata": {"statusCode": 200}}],
             "metadata": {},
-            "error": if failed { serde_json::json!("crawl failed") } else { serde_json::Value::Null },
-        })
-        .to_string(),
+            "error": if failed { "crawl failed".into() } else { serde_json::Value::Null },
+        }),
         // Anchor's envelope (its docs): id, type, created, project_id, text, data.
         anchor::NAME => serde_json::json!({
             "id": fresh_id("evt"),
@@ -133,27 +141,24 @@ pub fn sample_body(
             "project_id": "prj_edgehook",
             "text": format!("✅ Task `{run_id}` {status}"),
             "data": {"task_id": run_id, "duration_s": 4.2},
-        })
-        .to_string(),
+        }),
         // Apify's default payload template.
         apify::NAME => serde_json::json!({
             "userId": "usr_edgehook",
             "createdAt": when,
             "eventType": format!("ACTOR.RUN.{status}"),
             "eventData": {"actorId": "act_edgehook", "actorRunId": run_id},
-            "resource": {"id": run_id, "actId": "act_edgehook", "status": status.replace('_', "-"), "startedAt": when, "finishedAt": when},
-        })
-        .to_string(),
+            "resource": {"id": run_id, "status": status.replace('_', "-"), "finishedAt": when},
+        }),
         // hmac and token sources read `type` by default.
         _ => serde_json::json!({
             "id": run_id,
             "type": status,
             "timestamp": when,
             "data": {"note": "Zürich → Genève", "n": 2.5},
-        })
-        .to_string(),
+        }),
     };
-    Ok(body)
+    body.to_string()
 }
 
 fn url_of(url: &str) -> Result<String, CliError> {

@@ -320,6 +320,74 @@ fn any_native<M: Mac + Clone>(keys: &[M], message: &[u8], tags: &[Vec<u8>]) -> b
         .into()
 }
 
+/// The timestamp's header, and the tolerance it is checked with (`None`: not checked).
+/// A signed timestamp is checked, 300 s unless `tolerance_s` says; an unsigned one only when
+/// `tolerance_s` opts in.
+fn timestamp_settings(
+    cfg: &SourceConfig,
+    format: Format,
+    template: &Template,
+) -> Result<(Option<&'static str>, Option<u64>), String> {
+    let header = cfg
+        .timestamp_header
+        .as_deref()
+        .map(|h| header_name("timestamp_header", h).map(|h| intern(&h)))
+        .transpose()?;
+    let has_timestamp = header.is_some() || format == Format::Pairs;
+    let signs_timestamp = template.uses(&Part::Timestamp);
+    if signs_timestamp && !has_timestamp {
+        return Err("`message` uses `{timestamp}`: set `timestamp_header`, or \
+                    `signature_format = \"pairs\"` for a `t=` pair"
+            .into());
+    }
+    if cfg.tolerance_s.is_some() && !has_timestamp {
+        return Err("`tolerance_s` needs a timestamp: set `timestamp_header`".into());
+    }
+    let tolerance_s = match (cfg.tolerance_s, signs_timestamp) {
+        (Some(t), _) => Some(t),
+        (None, true) => Some(DEFAULT_TOLERANCE_S),
+        (None, false) => None,
+    };
+    Ok((header, tolerance_s))
+}
+
+/// The header `{id}` is read from, when the message uses it: `id_from` must name one.
+fn id_header(cfg: &SourceConfig, template: &Template) -> Result<Option<&'static str>, String> {
+    if !template.uses(&Part::Id) {
+        return Ok(None);
+    }
+    match cfg
+        .id_from
+        .as_deref()
+        .and_then(|i| i.strip_prefix("header:"))
+    {
+        Some(name) => Ok(Some(intern(&header_name("id_from", name)?))),
+        None => Err("`message` uses `{id}`: set `id_from = \"header:<Name>\"`".into()),
+    }
+}
+
+/// The source's keys: each secret (named `names[i]`) decoded, scheduled for `algorithm`.
+fn keys_of(
+    algorithm: Algorithm,
+    encoding: SecretEncoding,
+    names: &[String],
+    secrets: &[Secret],
+) -> Result<Keys, String> {
+    let keys: Vec<Secret> = secrets
+        .iter()
+        .zip(names)
+        .map(|(s, n)| decode_secret(encoding, s, n))
+        .collect::<Result<_, _>>()?;
+    if keys.iter().any(Secret::is_empty) {
+        return Err("an empty secret cannot key an HMAC".into());
+    }
+    Ok(match algorithm {
+        Algorithm::Sha256 => Keys::Sha256(HmacKeys::new(&keys)?),
+        Algorithm::Sha1 => Keys::Sha1(native(&keys)?),
+        Algorithm::Sha512 => Keys::Sha512(native(&keys)?),
+    })
+}
+
 /// An hmac source's verifier.
 #[derive(Debug)]
 pub struct HmacProvider {
@@ -361,50 +429,11 @@ impl HmacProvider {
             }
         };
         let template: Template = parse(&cfg.message, "{body}").parse()?;
-        let timestamp_header = cfg
-            .timestamp_header
-            .as_deref()
-            .map(|h| header_name("timestamp_header", h).map(|h| intern(&h)))
-            .transpose()?;
-        let has_timestamp = timestamp_header.is_some() || format == Format::Pairs;
-        let signs_timestamp = template.uses(&Part::Timestamp);
-        if signs_timestamp && !has_timestamp {
-            return Err("`message` uses `{timestamp}`: set `timestamp_header`, or \
-                        `signature_format = \"pairs\"` for a `t=` pair"
-                .into());
-        }
-        if cfg.tolerance_s.is_some() && !has_timestamp {
-            return Err("`tolerance_s` needs a timestamp: set `timestamp_header`".into());
-        }
-        let tolerance_s = match (cfg.tolerance_s, signs_timestamp) {
-            (Some(t), _) => Some(t),
-            (None, true) => Some(DEFAULT_TOLERANCE_S),
-            (None, false) => None,
-        };
+        let (timestamp_header, tolerance_s) = timestamp_settings(cfg, format, &template)?;
+        let id_header = id_header(cfg, &template)?;
         let fields = EventFields::from_config(cfg)?;
-        let id_header = match (template.uses(&Part::Id), &cfg.id_from) {
-            (false, _) => None,
-            (true, Some(id)) if id.starts_with("header:") => {
-                Some(intern(&header_name("id_from", &id["header:".len()..])?))
-            }
-            (true, _) => {
-                return Err("`message` uses `{id}`: set `id_from = \"header:<Name>\"`".into())
-            }
-        };
         let secret_encoding: SecretEncoding = parse(&cfg.secret_encoding, "utf8").parse()?;
-        let keys: Vec<Secret> = secrets
-            .iter()
-            .zip(&cfg.secrets)
-            .map(|(s, n)| decode_secret(secret_encoding, s, n))
-            .collect::<Result<_, _>>()?;
-        if keys.iter().any(Secret::is_empty) {
-            return Err("an empty secret cannot key an HMAC".into());
-        }
-        let keys = match algorithm {
-            Algorithm::Sha256 => Keys::Sha256(HmacKeys::new(&keys)?),
-            Algorithm::Sha1 => Keys::Sha1(native(&keys)?),
-            Algorithm::Sha512 => Keys::Sha512(native(&keys)?),
-        };
+        let keys = keys_of(algorithm, secret_encoding, &cfg.secrets, secrets)?;
         Ok(HmacProvider {
             name,
             header,
