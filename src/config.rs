@@ -40,6 +40,8 @@ pub mod names {
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
     pub const RETRY_SCHEDULE_S: &str = "RETRY_SCHEDULE_S";
     pub const SOURCES: &str = "SOURCES";
+    /// The secret that opens the admin routes; without it they do not exist.
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 }
 
 /// A configuration problem. The message names what to fix, never a secret's value.

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the other side refused (non-2xx answer, signature mismatch);
 //! 2 bad arguments or secret format; 3 the Worker could not be reached.
 
+pub mod dead_letters;
 pub mod origin;
 pub mod send;
 
@@ -63,6 +64,8 @@ enum Command {
     Sign(SignArgs),
     /// Check Standard Webhooks headers against a body; exit 0 when they verify.
     Verify(VerifyArgs),
+    /// See, replay and drop the Worker's dead letters (its admin routes; needs ADMIN_TOKEN).
+    DeadLetters(dead_letters::DeadLettersArgs),
 }
 
 #[derive(Args)]
@@ -182,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Origin(a) => run_origin(a),
         Command::Sign(a) => run_sign(a),
         Command::Verify(a) => run_verify(a),
+        Command::DeadLetters(a) => dead_letters::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
