@@ -38,6 +38,10 @@ pub enum Error {
     /// The body is not JSON, or not the shape the provider sends.
     #[error("the body is not valid JSON: {detail}")]
     Malformed { detail: String },
+    /// A header the event's id or status is read from is absent (not one that
+    /// authenticates: those are `MissingSignature`, `MissingTimestamp`, `MissingToken`).
+    #[error("no {header} header, which this source reads the event from")]
+    MissingHeader { header: &'static str },
     /// The body is JSON but lacks a field the event needs.
     #[error("the body has no `{field}` field, which this provider always sends")]
     MissingField { field: &'static str },
@@ -76,7 +80,7 @@ impl Error {
             | FutureTimestamp { .. }
             | MissingToken { .. }
             | BadToken => 401,
-            Malformed { .. } | MissingField { .. } => 400,
+            Malformed { .. } | MissingField { .. } | MissingHeader { .. } => 400,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
@@ -112,6 +116,7 @@ impl Error {
             BadToken => "bad_token",
             Malformed { .. } => "malformed_json",
             MissingField { .. } => "missing_field",
+            MissingHeader { .. } => "missing_header",
             TooLarge { .. } => "too_large",
             NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
