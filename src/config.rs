@@ -22,8 +22,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1_048_576;
 pub const DEFAULT_ORIGIN_TIMEOUT_MS: u64 = 5_000;
 /// Providers give up on a delivery after about 10 s, so an inline forward must end sooner.
 pub const MAX_ORIGIN_TIMEOUT_MS: u64 = 9_000;
-/// First queue retry delay, when `RETRY_BASE_DELAY_S` is not set; it doubles each attempt.
-pub const DEFAULT_RETRY_BASE_DELAY_S: u32 = 10;
+/// The queue's retry schedule when `RETRY_SCHEDULE_S` is not set: the delay before each
+/// retry, in seconds. Eight retries over 29.6 h, so an origin down for a day (a deploy gone
+/// wrong, a night, most of a weekend day) loses nothing; the Standard Webhooks spec
+/// recommends retrying for 24 h, Svix and Browserbase retry for ~28 h.
+pub const DEFAULT_RETRY_SCHEDULE_S: [u32; 8] = [5, 60, 300, 1_800, 7_200, 18_000, 36_000, 43_200];
+/// Queues refuse a retry delay over 12 hours.
+pub const MAX_RETRY_DELAY_S: u32 = 43_200;
 
 /// The names the configuration is read from.
 pub mod names {
@@ -33,8 +38,10 @@ pub mod names {
     pub const ORIGIN_TIMEOUT_MS: &str = "ORIGIN_TIMEOUT_MS";
     pub const DEDUP_TTL_S: &str = "DEDUP_TTL_S";
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
-    pub const RETRY_BASE_DELAY_S: &str = "RETRY_BASE_DELAY_S";
+    pub const RETRY_SCHEDULE_S: &str = "RETRY_SCHEDULE_S";
     pub const SOURCES: &str = "SOURCES";
+    /// The secret that opens the admin routes; without it they do not exist.
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 }
 
 /// A configuration problem. The message names what to fix, never a secret's value.
@@ -85,8 +92,10 @@ pub struct Settings {
     pub dedup_ttl_s: u64,
     /// `MAX_BODY_BYTES`: larger deliveries get 413 (default 1048576).
     pub max_body_bytes: usize,
-    /// `RETRY_BASE_DELAY_S`: first queue retry delay, doubled on each attempt (default 10).
-    pub retry_base_delay_s: u32,
+    /// `RETRY_SCHEDULE_S`: the delay before each queue retry, in seconds, comma-separated
+    /// (default [`DEFAULT_RETRY_SCHEDULE_S`]; each at most 43200). When it is used up the
+    /// event is kept as a dead letter.
+    pub retry_schedule_s: Vec<u32>,
 }
 
 impl Settings {
@@ -142,17 +151,50 @@ impl Settings {
                 ),
             });
         }
-        let retry_base_delay_s =
-            number(&var, names::RETRY_BASE_DELAY_S, DEFAULT_RETRY_BASE_DELAY_S)?;
+        let retry_schedule_s = retry_schedule(var(names::RETRY_SCHEDULE_S).as_deref())?;
         Ok(Settings {
             forward_mode,
             origin_url,
             origin_timeout_ms,
             dedup_ttl_s,
             max_body_bytes,
-            retry_base_delay_s,
+            retry_schedule_s,
         })
     }
+
+    /// The delay before retry number `attempts` (the attempt that just failed: 1 after the
+    /// first), or `None` when the schedule is used up and the event is a dead letter.
+    pub fn retry_delay_s(&self, attempts: u32) -> Option<u32> {
+        let i = usize::try_from(attempts.max(1) - 1).ok()?;
+        self.retry_schedule_s.get(i).copied()
+    }
+}
+
+/// Parses `RETRY_SCHEDULE_S`: whole seconds separated by commas, each at most 12 h. `none`
+/// retries nothing (the first failure is a dead letter).
+fn retry_schedule(value: Option<&str>) -> Result<Vec<u32>, ConfigError> {
+    let problem = |problem: String| ConfigError::Var {
+        name: names::RETRY_SCHEDULE_S,
+        problem,
+    };
+    let value = match value.map(str::trim) {
+        None | Some("") => return Ok(DEFAULT_RETRY_SCHEDULE_S.to_vec()),
+        Some("none") => return Ok(Vec::new()),
+        Some(v) => v,
+    };
+    value
+        .split(',')
+        .map(|d| match d.trim().parse::<u32>() {
+            Ok(d) if d <= MAX_RETRY_DELAY_S => Ok(d),
+            Ok(d) => Err(problem(format!(
+                "{d} is over {MAX_RETRY_DELAY_S} s, the longest delay Queues allows"
+            ))),
+            Err(_) => Err(problem(format!(
+                "`{}` is not a whole number of seconds (expected e.g. \"5,60,300\", or \"none\")",
+                d.trim()
+            ))),
+        })
+        .collect()
 }
 
 fn number<T: FromStr>(
@@ -170,7 +212,7 @@ fn number<T: FromStr>(
     }
 }
 
-/// Where a smartbrowse source finds its token.
+/// Where a token source (smartbrowse, token, apify) finds its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenAuth {
     /// `POST /in/{source}/{token}`.
@@ -211,23 +253,134 @@ impl<'de> Deserialize<'de> for TokenAuth {
     }
 }
 
-/// One `[vars.SOURCES.<name>]` table.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[vars.SOURCES.<name>]` table. Which keys apply depends on the provider; a key that
+/// does not apply is refused when the provider is built, naming the source and the key.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// Which provider's scheme authenticates this source: `browser-use`, `skyvern` or
-    /// `smartbrowse`.
+    /// Which provider's scheme authenticates this source: `browser-use`, `skyvern`,
+    /// `smartbrowse`, `standard-webhooks`, `hmac`, `token`, or a preset (`browserbase`,
+    /// `firecrawl`, `anchor`, `apify`).
     pub provider: String,
     /// Names of the Worker secrets holding this source's keys or tokens. Several: a
     /// delivery matching any of them is accepted (key rotation).
     pub secrets: Vec<String>,
-    /// Timestamp tolerance in seconds, past or future. browser-use: 300 when unset.
-    /// skyvern: not enforced unless set, since its timestamp header is not signed.
+    /// Timestamp tolerance in seconds, past or future. browser-use, standard-webhooks and
+    /// an hmac source that signs a timestamp: 300 when unset (anchor: 120). skyvern, and an
+    /// hmac source whose timestamp header is not signed: not enforced unless set.
     #[serde(default)]
     pub tolerance_s: Option<u64>,
-    /// smartbrowse only, and required there: `path`, `bearer` or `header:<Header-Name>`.
+    /// smartbrowse and token (required there), apify (default `path`): where the token is,
+    /// `path`, `bearer` or `header:<Header-Name>`.
     #[serde(default)]
     pub auth: Option<TokenAuth>,
+    /// hmac, required: the header carrying the signature (`X-Hub-Signature-256`).
+    #[serde(default)]
+    pub signature_header: Option<String>,
+    /// hmac: the MAC's hash, `sha256` (default), `sha1` or `sha512`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// hmac: how the signature is written, `hex` (default, either case), `base64` or
+    /// `base64url`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// hmac: text before the signature, stripped when present (`sha256=`, `v0=`).
+    #[serde(default)]
+    pub signature_prefix: Option<String>,
+    /// hmac: `plain` (default: the header holds one signature) or `pairs`
+    /// (`t=<unix s>,v1=<sig>[,v1=<sig>…]`, as Stripe and Anchor send; any `v1` may match).
+    #[serde(default)]
+    pub signature_format: Option<String>,
+    /// hmac: the signed message, a template of `{body}` (required, once), `{timestamp}` and
+    /// `{id}` (the `id_from` header) around literal text. Default `{body}`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// hmac: the header carrying the unix-seconds timestamp (with `pairs`, `t=` is used when
+    /// this is unset).
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// hmac: how a secret's text becomes the key, `utf8` (default: the text's bytes, as
+    /// GitHub, Stripe and Slack use it), `base64`, or `whsec` (`whsec_<base64>`).
+    #[serde(default)]
+    pub secret_encoding: Option<String>,
+    /// standard-webhooks, hmac, token: where the natural event id is, `header:<Name>` or a
+    /// body field (a dotted path such as `data.id`). Default: standard-webhooks its
+    /// `webhook-id`; hmac and token the SHA-256 of the body.
+    #[serde(default)]
+    pub id_from: Option<String>,
+    /// standard-webhooks, hmac, token: where the word mapped to a status is, `header:<Name>`
+    /// or a body field. Default `type`.
+    #[serde(default)]
+    pub event_from: Option<String>,
+    /// standard-webhooks, hmac, token: where the run id (the envelope's `subject`) is,
+    /// `header:<Name>` or a body field. Default: none.
+    #[serde(default)]
+    pub run_id_from: Option<String>,
+    /// standard-webhooks, hmac, token: the body field with the event's RFC 3339 time.
+    /// Default: the first of `timestamp`, `created_at`, `finished_at`, `modified_at`.
+    #[serde(default)]
+    pub time_from: Option<String>,
+    /// standard-webhooks, hmac, token: the body field with the event's error, if any.
+    #[serde(default)]
+    pub error_from: Option<String>,
+    /// standard-webhooks, hmac, token and the presets: the provider's words and the status
+    /// each means (`queued`, `running`, `paused`, `completed`, `failed`, `canceled`,
+    /// `timed_out`, `unknown`). A word is looked up whole, then by its last `.`-separated
+    /// part (`crawl.completed` finds `completed`). A preset's own table is extended by this.
+    #[serde(default)]
+    pub statuses: Option<BTreeMap<String, String>>,
+    /// standard-webhooks, hmac, token and the presets: event words that are the provider's
+    /// test ping (the envelope's `type` is then `webhook.test`).
+    #[serde(default)]
+    pub test_events: Option<Vec<String>>,
+}
+
+impl SourceConfig {
+    /// The optional keys this table sets, by their names in the table.
+    pub fn keys_set(&self) -> Vec<&'static str> {
+        let c = self;
+        [
+            ("tolerance_s", c.tolerance_s.is_some()),
+            ("auth", c.auth.is_some()),
+            ("signature_header", c.signature_header.is_some()),
+            ("algorithm", c.algorithm.is_some()),
+            ("encoding", c.encoding.is_some()),
+            ("signature_prefix", c.signature_prefix.is_some()),
+            ("signature_format", c.signature_format.is_some()),
+            ("message", c.message.is_some()),
+            ("timestamp_header", c.timestamp_header.is_some()),
+            ("secret_encoding", c.secret_encoding.is_some()),
+            ("id_from", c.id_from.is_some()),
+            ("event_from", c.event_from.is_some()),
+            ("run_id_from", c.run_id_from.is_some()),
+            ("time_from", c.time_from.is_some()),
+            ("error_from", c.error_from.is_some()),
+            ("statuses", c.statuses.is_some()),
+            ("test_events", c.test_events.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+
+    /// Refuses the keys this table sets that `provider` does not take (`allowed`), naming
+    /// the first one.
+    pub fn only(&self, provider: &str, allowed: &[&str]) -> Result<(), String> {
+        match self.keys_set().into_iter().find(|k| !allowed.contains(k)) {
+            None => Ok(()),
+            Some(key) => Err(format!("`{key}` does not apply to {provider} sources")),
+        }
+    }
+}
+
+/// Checks that `name` can be an HTTP header name, for keys naming headers.
+pub fn header_name(key: &str, name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if !name.is_empty() && name.bytes().all(is_header_name_byte) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("`{key}` = `{name}` is not a header name"))
+    }
 }
 
 /// The `SOURCES` table: source name to its (not yet validated) table. Each source is
@@ -248,6 +401,11 @@ impl Sources {
         serde_json::from_value(value)
             .map(Sources)
             .map_err(|e| ConfigError::Sources(e.to_string()))
+    }
+
+    /// Whether a source of this name is configured (its table may still be wrong).
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
     }
 
     /// The validated table of source `name`: `None` when there is no such source.
@@ -363,6 +521,44 @@ mod tests {
             err(&[URL, ("DEDUP_TTL_S", "59")]).to_string(),
             "DEDUP_TTL_S: 59 is under 60, the shortest expiry KV allows"
         );
+    }
+
+    #[test]
+    fn the_retry_schedule_is_the_whole_policy() {
+        let s = Settings::from_vars(vars(&[URL])).unwrap();
+        assert_eq!(s.retry_schedule_s, DEFAULT_RETRY_SCHEDULE_S);
+        let total: u32 = DEFAULT_RETRY_SCHEDULE_S.iter().sum();
+        assert!(
+            total >= 24 * 3600,
+            "the default covers a day's outage: {total} s"
+        );
+        assert!(DEFAULT_RETRY_SCHEDULE_S
+            .iter()
+            .all(|&d| d <= MAX_RETRY_DELAY_S));
+        assert_eq!(
+            (1..=9).map(|a| s.retry_delay_s(a)).collect::<Vec<_>>(),
+            [5, 60, 300, 1800, 7200, 18000, 36000, 43200]
+                .map(Some)
+                .into_iter()
+                .chain([None])
+                .collect::<Vec<_>>()
+        );
+        let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", " 1, 2 ,4")])).unwrap();
+        assert_eq!(s.retry_schedule_s, [1, 2, 4]);
+        assert_eq!((s.retry_delay_s(3), s.retry_delay_s(4)), (Some(4), None));
+        let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", "none")])).unwrap();
+        assert_eq!(s.retry_delay_s(1), None);
+        let err = |v: &str| {
+            Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", v)]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("5,43201"),
+            "RETRY_SCHEDULE_S: 43201 is over 43200 s, the longest delay Queues allows"
+        );
+        assert!(err("5,,6").starts_with("RETRY_SCHEDULE_S: `` is not a whole number"));
+        assert!(err("1h").contains("`1h`"));
     }
 
     #[test]

@@ -43,15 +43,20 @@ pub enum Error {
     /// origins (CPython's `json.loads`, serde_json).
     #[error("the body nests arrays and objects more than {limit} levels deep, the limit for every source")]
     TooDeep { limit: usize },
+    /// A header the event's id or status is read from is absent (not one that
+    /// authenticates: those are `MissingSignature`, `MissingTimestamp`, `MissingToken`).
+    #[error("no {header} header, which this source reads the event from")]
+    MissingHeader { header: &'static str },
     /// The body is JSON but lacks a field the event needs.
     #[error("the body has no `{field}` field, which this provider always sends")]
     MissingField { field: &'static str },
     /// The body is larger than `MAX_BODY_BYTES`.
     #[error("the body is over the {limit} byte limit")]
     TooLarge { limit: usize },
-    /// No such route or source.
-    #[error("no such route or source: {path}")]
-    NotFound { path: String },
+    /// No such route or source. Names neither: a path segment may be a token, and a source
+    /// name that is not configured is the sender's text, not ours.
+    #[error("no such route or source")]
+    NotFound,
     /// A known route asked with another method.
     #[error("{method} is not allowed here; use {allowed}")]
     MethodNotAllowed {
@@ -80,8 +85,8 @@ impl Error {
             | FutureTimestamp { .. }
             | MissingToken { .. }
             | BadToken => 401,
-            Malformed { .. } | TooDeep { .. } | MissingField { .. } => 400,
-            NotFound { .. } => 404,
+            Malformed { .. } | TooDeep { .. } | MissingField { .. } | MissingHeader { .. } => 400,
+            NotFound => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
             Config(_) => 500,
@@ -117,8 +122,9 @@ impl Error {
             Malformed { .. } => "malformed_json",
             TooDeep { .. } => "too_deep",
             MissingField { .. } => "missing_field",
+            MissingHeader { .. } => "missing_header",
             TooLarge { .. } => "too_large",
-            NotFound { .. } => "not_found",
+            NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             Config(_) => "config",
             Unavailable { .. } => "unavailable",

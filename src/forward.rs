@@ -8,13 +8,12 @@ use crate::envelope::CLOUDEVENTS_CONTENT_TYPE;
 use crate::error::Error;
 use crate::signing::WebhookKey;
 
-/// Cloudflare Queues' limit on one message.
-pub const QUEUE_MESSAGE_LIMIT: usize = 128 * 1024;
-/// Envelopes up to this size travel inside the queue message; larger ones are kept in KV
-/// and the message carries their key. Leaves room for the message's own fields.
-pub const INLINE_ENVELOPE_LIMIT: usize = QUEUE_MESSAGE_LIMIT - 8 * 1024;
-/// Queues refuse a retry delay over 12 hours.
-pub const MAX_RETRY_DELAY_S: u32 = 43_200;
+/// Cloudflare Queues' limit on one message ("128 KB"; counted here as the smaller reading).
+pub const QUEUE_MESSAGE_LIMIT: usize = 128 * 1000;
+/// Messages up to this many bytes carry their envelope; past it the envelope is kept in KV
+/// and the message carries its key. The message is sent as text (`contentType: "text"`), so
+/// the runtime sends these UTF-8 bytes as they are; the margin is for its own framing.
+pub const INLINE_MESSAGE_LIMIT: usize = QUEUE_MESSAGE_LIMIT - 4 * 1024;
 /// KV refuses keys over 512 bytes.
 pub const KV_KEY_LIMIT: usize = 512;
 
@@ -48,30 +47,21 @@ impl QueueMessage {
     }
 }
 
-/// How big a JSON text is on the queue: a JavaScript string is stored as UTF-16 when it is
-/// not all Latin-1, so anything non-ASCII is counted at two bytes a byte (an upper bound).
-pub fn queue_wire_size(json: &str) -> usize {
-    if json.is_ascii() {
-        json.len()
-    } else {
-        json.len() * 2
-    }
-}
-
-/// The queue message (JSON text) for an envelope (JSON text), and the KV entry (key,
-/// envelope) to write first when the envelope is too large to travel inline.
+/// The queue message (JSON text, sent as text) for an envelope (JSON text), and the KV entry
+/// (key, envelope) to write first when the message would be too large with the envelope in
+/// it. Sizes are counted as the runtime counts them: the message's UTF-8 bytes.
 pub fn queue_message(
     source: &str,
     id: &str,
     envelope_json: &str,
 ) -> (String, Option<(String, String)>) {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    if queue_wire_size(envelope_json) <= INLINE_ENVELOPE_LIMIT {
-        // Written by hand around the envelope, which is JSON already: no second parse.
+    // Written by hand around the envelope, which is JSON already: no second parse.
+    let (source_json, id_json) = (quote(source), quote(id));
+    let inline_len = envelope_json.len() + source_json.len() + id_json.len() + 40;
+    if inline_len <= INLINE_MESSAGE_LIMIT {
         let msg = format!(
-            r#"{{"inline":{{"source":{},"id":{},"envelope":{envelope_json}}}}}"#,
-            quote(source),
-            quote(id)
+            r#"{{"inline":{{"source":{source_json},"id":{id_json},"envelope":{envelope_json}}}}}"#
         );
         return (msg, None);
     }
@@ -100,13 +90,38 @@ pub fn kv_key(kind: &str, source: &str, id: &str) -> String {
     }
 }
 
-/// The delay before retry number `attempts` (1 after the first failure): the base doubled
-/// each time, capped at what Queues allows.
-pub fn retry_delay_s(base_s: u32, attempts: u32) -> u32 {
-    let exp = attempts.saturating_sub(1).min(31);
-    base_s
-        .saturating_mul(1u32 << exp)
-        .clamp(1, MAX_RETRY_DELAY_S)
+/// What is kept with a dead letter (as its KV metadata, so a listing needs no reads): why
+/// it died and when. The envelope itself is the entry's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub source: String,
+    pub id: String,
+    /// When it was given up on (RFC 3339, UTC).
+    pub dead_at: String,
+    /// Delivery attempts made, the last one included.
+    pub attempts: u32,
+    /// The last attempt's failure: the origin's status, a timeout, or why it was unreachable.
+    pub last_error: String,
+}
+
+/// KV metadata holds at most 1024 bytes: a last error is cut to this many.
+pub const LAST_ERROR_LIMIT: usize = 400;
+
+impl DeadLetter {
+    /// A dead letter's record, its error cut at a character boundary to fit KV metadata.
+    pub fn new(source: &str, id: &str, dead_at_ms: u64, attempts: u32, last_error: &str) -> Self {
+        let mut end = last_error.len().min(LAST_ERROR_LIMIT);
+        while !last_error.is_char_boundary(end) {
+            end -= 1;
+        }
+        DeadLetter {
+            source: source.to_owned(),
+            id: id.to_owned(),
+            dead_at: crate::envelope::rfc3339_ms(dead_at_ms),
+            attempts,
+            last_error: last_error[..end].to_owned(),
+        }
+    }
 }
 
 /// A signed POST of an envelope to the origin.
@@ -208,16 +223,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delays_double_and_cap() {
-        assert_eq!(
-            (1..=5).map(|a| retry_delay_s(10, a)).collect::<Vec<_>>(),
-            [10, 20, 40, 80, 160]
-        );
-        assert_eq!(retry_delay_s(10, 40), MAX_RETRY_DELAY_S);
-        assert_eq!(retry_delay_s(0, 1), 1);
-    }
-
-    #[test]
     fn small_envelopes_go_inline_large_ones_by_reference() {
         let small = r#"{"id":"x"}"#;
         let (msg, stored) = queue_message("s", "x", small);
@@ -229,7 +234,22 @@ mod tests {
         let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Inline { envelope, .. } if envelope.get() == small));
 
-        let big = format!(r#"{{"p":"{}"}}"#, "a".repeat(INLINE_ENVELOPE_LIMIT));
+        // The limit is on the whole message's UTF-8 bytes, counted exactly: a message of
+        // INLINE_MESSAGE_LIMIT bytes goes inline, one byte more goes by reference.
+        let fill = |n: usize| format!(r#"{{"p":"{}"}}"#, "a".repeat(n));
+        let overhead = queue_message("s", "x", &fill(0)).0.len() - fill(0).len();
+        let at = fill(INLINE_MESSAGE_LIMIT - overhead - fill(0).len());
+        let (msg, stored) = queue_message("s", "x", &at);
+        assert_eq!((msg.len(), stored.is_none()), (INLINE_MESSAGE_LIMIT, true));
+        let over = fill(INLINE_MESSAGE_LIMIT - overhead - fill(0).len() + 1);
+        assert!(queue_message("s", "x", &over).1.is_some());
+        // Escapes and non-ASCII are what they are in UTF-8: no JSON re-encoding to allow for.
+        let wide = format!(r#"{{"p":"{}"}}"#, "é".repeat(60_000));
+        assert!(queue_message("s", "x", &wide).1.is_none());
+        let wider = format!(r#"{{"p":"{}"}}"#, "é".repeat(62_500));
+        assert!(queue_message("s", "x", &wider).1.is_some());
+
+        let big = fill(INLINE_MESSAGE_LIMIT);
         let (msg, _) = queue_message("s", "x\"y", &big);
         let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Stored { id, .. } if id == "x\"y"));
@@ -239,9 +259,17 @@ mod tests {
         assert_eq!(json, big);
         let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Stored { key, .. } if key == "body:s:x"));
-        // Non-ASCII counts double: 70 000 'é' would be 140 KB as UTF-16.
-        let wide = format!(r#"{{"p":"{}"}}"#, "é".repeat(35_000));
-        assert!(queue_message("s", "x", &wide).1.is_some());
+    }
+
+    #[test]
+    fn dead_letter_errors_fit_kv_metadata() {
+        let long = "é".repeat(LAST_ERROR_LIMIT);
+        let d = DeadLetter::new("s", "id", 1_709_287_524_120, 9, &long);
+        assert!(
+            d.last_error.len() <= LAST_ERROR_LIMIT && d.last_error.len() >= LAST_ERROR_LIMIT - 1
+        );
+        assert_eq!(d.dead_at, "2024-03-01T10:05:24.120Z");
+        assert!(serde_json::to_string(&d).unwrap().len() < 1024);
     }
 
     #[test]

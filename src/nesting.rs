@@ -164,16 +164,23 @@ mod tests {
                 r#"{{"type":"agent.task.status_update","payload":{{"task_id":"t","status":"finished"}},"x":{inner}}}"#
             ),
             "skyvern" => format!(r#"{{"run_id":"r","status":"completed","x":{inner}}}"#),
-            _ => format!(r#"{{"run_id":"r","event":"completed","x":{inner}}}"#),
+            "smartbrowse" => format!(r#"{{"run_id":"r","event":"completed","x":{inner}}}"#),
+            _ => format!(r#"{{"run_id":"r","type":"run.completed","x":{inner}}}"#),
         };
         assert_eq!(slow_depth(body.as_bytes()), depth);
         let cfg = SourceConfig {
             provider: provider.into(),
             secrets: vec!["S".into()],
-            tolerance_s: None,
-            auth: (provider == "smartbrowse").then(|| "bearer".parse().unwrap()),
+            auth: matches!(provider, "smartbrowse" | "token").then(|| "bearer".parse().unwrap()),
+            id_from: (provider == "token").then(|| "run_id".into()),
+            ..Default::default()
         };
-        let p = build("src", &cfg, |_| Some(crate::Secret::new("k3y"))).unwrap();
+        let key = if provider == "standard-webhooks" {
+            WHSEC
+        } else {
+            "k3y"
+        };
+        let p = build("src", &cfg, |_| Some(crate::Secret::new(key))).unwrap();
         let mac = |msg: &[u8]| {
             let mut m = Hmac::<sha2::Sha256>::new_from_slice(b"k3y").unwrap();
             m.update(msg);
@@ -190,6 +197,12 @@ mod tests {
                 headers.insert(browser_use::TIMESTAMP_HEADER, "1700000000");
             }
             "skyvern" => headers.insert("x-skyvern-signature", mac(body.as_bytes())),
+            "standard-webhooks" => {
+                let key = crate::signing::WebhookKey::from_whsec(WHSEC).unwrap();
+                for (name, value) in key.headers("msg_1", 1_700_000_000, body.as_bytes()) {
+                    headers.insert(name, value);
+                }
+            }
             _ => headers.insert("Authorization", "Bearer k3y"),
         }
         let d = Delivery {
@@ -200,9 +213,18 @@ mod tests {
         crate::accept("src", p.as_ref(), &d, now_ms)
     }
 
+    const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
     #[test]
     fn every_provider_accepts_the_limit_and_refuses_one_past_it() {
-        for provider in ["browser-use", "skyvern", "smartbrowse"] {
+        // The generic providers (and so their presets) pass through the same check.
+        for provider in [
+            "browser-use",
+            "skyvern",
+            "smartbrowse",
+            "standard-webhooks",
+            "token",
+        ] {
             let at = accept_at(provider, MAX_DEPTH);
             assert!(at.is_ok(), "{provider} at {MAX_DEPTH}: {at:?}");
             let past = accept_at(provider, MAX_DEPTH + 1).map(|_| ());

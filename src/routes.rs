@@ -1,6 +1,7 @@
 //! Routing: which of the Worker's routes a request is for (CONTRACT §1), decided from the
 //! method and path alone.
 
+use crate::admin::{AdminError, AdminRoute};
 use crate::error::Error;
 
 /// A request's route.
@@ -13,18 +14,23 @@ pub enum Route {
         source: String,
         token: Option<String>,
     },
+    /// Anything under `/admin/`: the admin route asked for, or why it is not one. Decided
+    /// only after the admin token: without `ADMIN_TOKEN` every admin path is a 404, and
+    /// without the right bearer a 401, whatever the path.
+    Admin(Result<AdminRoute, AdminError>),
 }
 
 /// Routes `method path`, or says why not: 404 for an unknown path, 405 for a known path
 /// asked with another method. Path segments are percent-decoded.
 pub fn route(method: &str, path: &str) -> Result<Route, Error> {
-    let not_found = || Error::NotFound {
-        path: path.to_owned(),
-    };
+    let not_found = || Error::NotFound;
     let wrong_method = |allowed: &'static str| Error::MethodNotAllowed {
         method: method.to_owned(),
         allowed,
     };
+    if path.starts_with(crate::admin::ADMIN_PREFIX) {
+        return Ok(Route::Admin(crate::admin::route(method, path)));
+    }
     let path = path.split(['?', '#']).next().unwrap_or_default();
     if path == "/healthz" {
         return match method {
@@ -104,5 +110,33 @@ mod tests {
         assert_eq!(route("POST", "/in/a/b/c").unwrap_err().status(), 404);
         assert_eq!(route("GET", "/").unwrap_err().status(), 404);
         assert_eq!(route("POST", "/in/%ff").unwrap_err().status(), 404);
+        assert_eq!(
+            route("POST", "/admin/replay"),
+            Ok(Route::Admin(Ok(AdminRoute::Replay)))
+        );
+        assert_eq!(
+            route("PUT", "/admin/nothing"),
+            Ok(Route::Admin(Err(AdminError::NotFound)))
+        );
+        assert_eq!(route("GET", "/admin").unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn a_refusal_never_carries_a_path_segment() {
+        let token = "sb-s3cret-t0ken";
+        for path in [
+            format!("/in/smartbrowse/{token}/extra"),
+            format!("/in/smartbrowse%2F{token}"),
+            format!("/in/smartbrowse/{token}/"),
+            format!("/{token}"),
+            format!("/in/{token}/{token}/{token}"),
+        ] {
+            for method in ["POST", "GET", "PUT"] {
+                if let Err(e) = route(method, &path) {
+                    assert!(!e.to_string().contains(token), "{method} {path}: {e}");
+                    assert!(!e.to_json().contains(token), "{method} {path}");
+                }
+            }
+        }
     }
 }

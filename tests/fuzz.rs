@@ -2,7 +2,7 @@
 //! each provider's verify and describe (through `edgehook::accept`), the canonicalizer
 //! (against a slow reference written here from CPython's behaviour), the configuration
 //! (`Settings::from_vars`, `Sources::from_json` + `providers::build`) and the routing
-//! (`routes::route`, `routes::path_of`).
+//! (`routes::route`, `routes::path_of`, and the admin routes' queries and replay bodies).
 //!
 //! Inputs are random bytes and structured mutations of valid, signed deliveries: bytes
 //! flipped, inserted, deleted; keys duplicated; deep nesting; huge numbers; invalid UTF-8;
@@ -720,6 +720,8 @@ fn canonicalizer_matches_the_reference() {
 
 const NOW_S: i64 = 1_700_000_000;
 const SECRET: &str = "fuzz-secret-7f3a9c";
+/// standard-webhooks keys are `whsec_` and base64.
+const SW_SECRET: &str = "whsec_ZnV6ei1zZWNyZXQtN2YzYTljLXN0YW5kYXJk";
 
 fn hmac_hex(key: &str, parts: &[&[u8]]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
@@ -733,14 +735,16 @@ fn build(provider: &str, auth: Option<&str>) -> Box<dyn Provider> {
     let cfg = SourceConfig {
         provider: provider.into(),
         secrets: vec!["OLD".into(), "NEW".into()],
-        tolerance_s: None,
         auth: auth.map(|a| a.parse::<TokenAuth>().unwrap()),
+        id_from: (provider == "token").then(|| "run_id".into()),
+        ..Default::default()
     };
     providers::build("src", &cfg, |n| {
-        Some(Secret::new(if n == "NEW" {
-            SECRET
-        } else {
-            "old-rotated-out"
+        Some(Secret::new(match (n, provider) {
+            ("NEW", "standard-webhooks") => SW_SECRET,
+            ("NEW", _) => SECRET,
+            (_, "standard-webhooks") => "whsec_b2xkLXJvdGF0ZWQtb3V0LWtleQ==",
+            _ => "old-rotated-out",
         }))
     })
     .unwrap()
@@ -755,7 +759,10 @@ fn body_for(provider: &str, status: &str, run: &str, extra: &str) -> String {
         "skyvern" => format!(
             r#"{{"run_id": "{run}", "status": "{status}", "run_type": "task_v2", "extra": {extra}}}"#
         ),
-        _ => format!(r#"{{"run_id": "{run}", "event": "{status}", "extra": {extra}}}"#),
+        "smartbrowse" => {
+            format!(r#"{{"run_id": "{run}", "event": "{status}", "extra": {extra}}}"#)
+        }
+        _ => format!(r#"{{"run_id": "{run}", "type": "{status}", "extra": {extra}}}"#),
     }
 }
 
@@ -779,6 +786,13 @@ fn sign(provider: &str, auth: Option<&str>, body: &[u8]) -> (Headers, Option<Str
                 "x-skyvern-signature",
                 format!("sha256={}", hmac_hex(SECRET, &[body])),
             );
+            (h, None)
+        }
+        "standard-webhooks" => {
+            let key = edgehook::signing::WebhookKey::from_whsec(SW_SECRET).unwrap();
+            for (name, value) in key.headers("msg_fuzz", NOW_S, body) {
+                h.insert(name, value);
+            }
             (h, None)
         }
         _ => match auth {
@@ -835,6 +849,8 @@ fn case() -> impl Strategy<Value = Case> {
         ("smartbrowse", Some("path")),
         ("smartbrowse", Some("bearer")),
         ("smartbrowse", Some("header:X-Hook-Token")),
+        ("standard-webhooks", None),
+        ("token", Some("header:X-Hook-Token")),
     ]);
     let extra = prop_oneof![
         4 => json_text(),
@@ -871,7 +887,9 @@ fn check_refusal(e: &Error) -> Result<(), TestCaseError> {
     let body: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
     prop_assert!(body["error"] == "malformed" || body["error"] == "unauthorized");
     prop_assert!(!e.reason().is_empty());
-    prop_assert!(!e.to_json().contains(SECRET), "a secret in {}", e.to_json());
+    for secret in [SECRET, SW_SECRET] {
+        prop_assert!(!e.to_json().contains(secret), "a secret in {}", e.to_json());
+    }
     Ok(())
 }
 
@@ -883,6 +901,8 @@ fn providers_refuse_changed_deliveries_and_never_panic() {
         ("smartbrowse", Some("path")),
         ("smartbrowse", Some("bearer")),
         ("smartbrowse", Some("header:X-Hook-Token")),
+        ("standard-webhooks", None),
+        ("token", Some("header:X-Hook-Token")),
     ]
     .into_iter()
     .map(|(p, a)| (p, a, build(p, a)))
@@ -1000,7 +1020,7 @@ fn providers_refuse_changed_deliveries_and_never_panic() {
                 let cb = canonical::canonicalize(&body, &mut b);
                 ca.is_err() || cb.is_err() || a != b
             }
-            "skyvern" => body != signed,
+            "skyvern" | "standard-webhooks" => body != signed,
             _ => false,
         };
         if changed || token_changed {
@@ -1030,9 +1050,11 @@ fn providers_survive_random_bytes_and_headers() {
         build("skyvern", None),
         build("smartbrowse", Some("path")),
         build("smartbrowse", Some("bearer")),
+        build("standard-webhooks", None),
+        build("token", Some("header:X-Hook-Token")),
     ];
     let strategy = (
-        0usize..4,
+        0usize..6,
         prop::collection::vec(any::<u8>(), 0..200),
         prop::collection::vec((".{0,30}", ".{0,70}"), 0..4),
         prop::option::of(".{0,40}"),
@@ -1153,6 +1175,8 @@ fn configuration_parsing_never_panics() {
 
 #[test]
 fn routing_never_panics_and_answers_404_or_405() {
+    /// A path token: no answer may carry it (CONTRACT §1).
+    const TOKEN: &str = "s3cr3t-t0ken";
     let segment = prop_oneof![
         "[a-z-]{0,10}",
         ".{0,12}",
@@ -1160,10 +1184,15 @@ fn routing_never_panics_and_answers_404_or_405() {
         Just("%ff".to_owned()),
         Just("%".to_owned()),
         Just("..".to_owned()),
-        Just("smartbrowse%2Fs3cr3t-t0ken".to_owned()),
+        Just(TOKEN.to_owned()),
+        Just(format!("smartbrowse%2F{TOKEN}")),
+        Just(format!("{TOKEN}%2Fx")),
     ];
     let path = prop_oneof![
-        prop::collection::vec(segment, 0..5).prop_map(|s| format!("/in/{}", s.join("/"))),
+        prop::collection::vec(segment.clone(), 0..5).prop_map(|s| format!("/in/{}", s.join("/"))),
+        prop::collection::vec(segment, 0..4)
+            .prop_map(|s| format!("/admin/dead-letters/{}", s.join("/"))),
+        "/admin/(replay|dead-letters)[?/].{0,30}",
         ".{0,40}",
         Just("/healthz".to_owned()),
         "/healthz[?#].{0,10}",
@@ -1175,13 +1204,35 @@ fn routing_never_panics_and_answers_404_or_405() {
         ".{0,40}",
         ("(https?://)?[a-z.:0-9]{0,20}", ".{0,30}").prop_map(|(a, b)| format!("{a}{b}")),
     ];
-    fuzz("routing", (method, path, url), |(method, path, url)| {
+    let admin_body = prop_oneof![
+        json_text().prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..80),
+        Just(br#"{"ids":["a"],"since":"2026-12-01T00:00:00Z","source":"s"}"#.to_vec()),
+    ];
+    let strategy = (method, path, url, ".{0,40}", admin_body);
+    fuzz("routing", strategy, |(method, path, url, query, body)| {
         match route(method, &path) {
             Ok(Route::Health) => prop_assert!(path.starts_with("/healthz")),
             Ok(Route::Ingest { source, .. }) => {
                 prop_assert!(method == "POST" && !source.is_empty());
             }
-            Err(e) => prop_assert!(matches!(e.status(), 404 | 405), "{e:?}"),
+            Ok(Route::Admin(r)) => {
+                prop_assert!(path.starts_with("/admin/"));
+                if let Err(e) = r {
+                    prop_assert!(matches!(e.status(), 400 | 401 | 404 | 405), "{e:?}");
+                    prop_assert!(!e.to_json().contains(TOKEN), "{}", e.to_json());
+                }
+            }
+            Err(e) => {
+                prop_assert!(matches!(e.status(), 404 | 405), "{e:?}");
+                prop_assert!(!e.to_json().contains(TOKEN), "{}", e.to_json());
+            }
+        }
+        if let Err(e) = edgehook::admin::ListQuery::parse(&query) {
+            prop_assert_eq!(e.status(), 400);
+        }
+        if let Err(e) = edgehook::admin::ReplayRequest::parse(&body) {
+            prop_assert_eq!(e.status(), 400);
         }
         let p = path_of(&url);
         prop_assert!(p.starts_with('/'), "{url} -> {p}");

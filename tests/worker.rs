@@ -7,16 +7,15 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use edgehook::cli::origin::{Origin, OriginOptions};
 use edgehook::cli::send::{self, Prepared};
 use serde_json::Value;
 
 const PROVIDERS: [&str; 3] = ["browser-use", "skyvern", "smartbrowse"];
-/// How long a test waits for the queue to bring events to the origin. Generous: the test
-/// origin's HTTP server (tiny_http 0.12) can leave a new connection unserved for 5 s when
-/// several arrive at once (its thread pool counts a woken thread as still idle, and the
-/// task waits for the next idle thread's 5 s timeout), so a burst of deliveries may take
-/// a few such rounds. The wait ends as soon as everything has arrived.
-const QUEUE_WAIT: Duration = Duration::from_secs(60);
+/// How long a test waits for the queue to bring events to the origin: the consumer's batch
+/// timeout (1 s) many times over, for a busy machine. Measured here, every wait ended
+/// after ~1 s. The wait ends as soon as everything has arrived.
+const QUEUE_WAIT: Duration = Duration::from_secs(15);
 
 fn reason(reply: &send::Reply) -> String {
     json(reply)["reason"]
@@ -28,22 +27,6 @@ fn reason(reply: &send::Reply) -> String {
 fn vectors() -> Value {
     let text = std::fs::read_to_string(format!("{ROOT}/tests/fixtures/providers.json")).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-/// The payload inside a raw envelope, as the exact JSON text it carries.
-fn payload_text(envelope: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct E<'a> {
-        #[serde(borrow)]
-        data: D<'a>,
-    }
-    #[derive(serde::Deserialize)]
-    struct D<'a> {
-        #[serde(borrow)]
-        payload: &'a serde_json::value::RawValue,
-    }
-    let e: E = serde_json::from_str(envelope).unwrap();
-    e.data.payload.get().to_owned()
 }
 
 #[test]
@@ -374,29 +357,92 @@ fn a_failing_origin_is_retried_until_it_succeeds() {
 }
 
 #[test]
-fn a_dead_origin_ends_in_the_dead_letter_queue() {
+fn an_outage_shorter_than_the_schedule_is_delivered_when_the_origin_is_back() {
+    // Nothing listens on the origin's port at first; it comes up after ~3 s, within the
+    // schedule (1 + 2 + 4 s), and the event arrives with no action from anyone.
+    let port = free_port();
+    let worker = Worker::start(&Setup::new(&format!("http://127.0.0.1:{port}/events")));
+    let reply = post(&delivery(&worker, "skyvern", "completed", "outage-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    worker.wait_for_log("a failed attempt", Duration::from_secs(30), |l| {
+        l["event"] == "forward" && l["outcome"] == "retry"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let options = OriginOptions {
+        key: origin_key(),
+        fail_first: 0,
+        fail_percent: 0,
+        tolerance_s: 300,
+    };
+    let origin = Origin::start(&format!("127.0.0.1:{port}"), options, |_| {}).expect("origin");
+    let got = wait_for_envelopes(&origin, 1, Duration::from_secs(30));
+    assert_eq!(got.len(), 1, "delivered once back:\n{}", worker.logs());
+    assert_eq!(got[0]["id"], "skyvern:outage-1:completed");
+    assert!(worker.kv_keys("dead:").is_empty());
+}
+
+#[test]
+fn an_outage_longer_than_the_schedule_is_kept_as_a_dead_letter_with_why() {
     let dead = format!("http://127.0.0.1:{}/events", free_port());
     let mut setup = Setup::new(&dead);
-    setup.max_retries = 2;
+    setup.retry_schedule_s = "1,1".into();
     let worker = Worker::start(&setup);
     let reply = post(&delivery(&worker, "browser-use", "stopped", "dlq-1"));
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = json(&reply)["id"].as_str().unwrap().to_owned();
     let line = worker.wait_for_log("the dead letter", Duration::from_secs(60), |l| {
-        l["event"] == "dead_letter"
+        l["event"] == "forward" && l["outcome"].as_str().unwrap_or("").starts_with("dead")
     });
     assert_eq!(line["outcome"], "dead_lettered", "{line}");
     assert_eq!(line["id"], id.as_str());
     assert_eq!(line["source"], "browser-use");
-    let attempts = worker
+    assert_eq!(
+        line["attempts"], 3,
+        "one attempt and the schedule's two retries"
+    );
+    let retries = worker
         .log_lines()
         .into_iter()
         .filter(|l| l["event"] == "forward" && l["outcome"] == "retry")
         .count();
-    assert_eq!(
-        attempts, 3,
-        "one attempt and two retries before the dead-letter queue"
+    assert_eq!(retries, 2);
+    let keys = worker.kv_keys("dead:");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0]["name"], format!("dead:browser-use:{id}"));
+    let meta = &keys[0]["metadata"];
+    assert_eq!(meta["attempts"], 3, "{meta}");
+    assert_eq!(meta["id"], id.as_str());
+    assert!(
+        meta["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("origin unreachable"),
+        "{meta}"
     );
+    assert!(meta["dead_at"].as_str().unwrap().ends_with('Z'), "{meta}");
+}
+
+#[test]
+fn the_queues_max_retries_is_only_a_safety_net_and_keeps_dead_letters_too() {
+    // A schedule longer than the queue allows: the runtime's dead-letter queue catches it,
+    // and its consumer keeps the dead letter like the Worker would.
+    let dead = format!("http://127.0.0.1:{}/events", free_port());
+    let mut setup = Setup::new(&dead);
+    setup.retry_schedule_s = "1,1,1,1".into();
+    setup.max_retries = 1;
+    let worker = Worker::start(&setup);
+    let reply = post(&delivery(&worker, "skyvern", "failed", "net-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let line = worker.wait_for_log("the dead letter", Duration::from_secs(60), |l| {
+        l["event"] == "dead_letter"
+    });
+    assert_eq!(line["outcome"], "dead_lettered", "{line}");
+    let keys = worker.kv_keys("dead:skyvern:");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0]["metadata"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("max_retries"));
 }
 
 #[test]
@@ -446,6 +492,7 @@ fn origin_mode_forwards_inline_and_answers_503_without_a_queue() {
         edgehook::cli::origin::OriginOptions {
             key: origin_key(),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: 300,
         },
         |_| {},
@@ -515,4 +562,50 @@ fn configuration_errors_are_named_and_nothing_is_accepted() {
         1,
         "only the well-configured delivery was forwarded"
     );
+}
+
+#[test]
+fn sources_given_as_json_text_work() {
+    // As from the dashboard or `wrangler dev --var SOURCES:'{…}'`: text, not a table.
+    let origin = start_origin(0);
+    let mut setup = Setup::new(&origin.url());
+    setup.sources = String::new();
+    setup.cli_vars.push((
+        "SOURCES",
+        r#"{"skyvern":{"provider":"skyvern","secrets":["SKYVERN_API_KEY"]}}"#.into(),
+    ));
+    let worker = Worker::start(&setup);
+    let reply = post(&delivery(&worker, "skyvern", "completed", "text-1"));
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(wait_for_envelopes(&origin, 1, QUEUE_WAIT).len(), 1);
+    let reply = post(&delivery(&worker, "browser-use", "finished", "text-2"));
+    assert_eq!(reply.status, 404, "not configured: {}", reply.body);
+}
+
+#[test]
+fn a_path_token_never_reaches_an_answer_or_a_log_line() {
+    let origin = start_origin(0);
+    let worker = Worker::start(&Setup::new(&origin.url()));
+    for path in [
+        format!("/in/smartbrowse/{SMARTBROWSE_TOKEN}/extra"),
+        format!("/in/smartbrowse%2F{SMARTBROWSE_TOKEN}"),
+        format!("/in/skyvern/{SMARTBROWSE_TOKEN}"),
+        format!("/in/{SMARTBROWSE_TOKEN}"),
+    ] {
+        let reply = post(&raw(worker.url(&path), &[], b"{}"));
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(
+            !reply.body.contains(SMARTBROWSE_TOKEN),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    worker.wait_for_log("the last refusal", Duration::from_secs(10), |_| {
+        worker.log_lines().len() >= 4
+    });
+    for line in worker.log_lines() {
+        assert!(!line.to_string().contains(SMARTBROWSE_TOKEN), "{line}");
+        let source = line["source"].as_str().unwrap_or("skyvern");
+        assert!(["skyvern", "smartbrowse"].contains(&source), "{line}");
+    }
 }

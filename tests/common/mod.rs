@@ -54,8 +54,12 @@ pub struct Setup {
     pub forward_mode: &'static str,
     pub origin_url: String,
     pub with_queue: bool,
+    /// The queue's `max_retries`: only a safety net above the Worker's own schedule.
     pub max_retries: u32,
-    pub retry_base_delay_s: u32,
+    /// `RETRY_SCHEDULE_S`, passed on the command line (`--var`), as a user would try one.
+    pub retry_schedule_s: String,
+    /// More `--var NAME:VALUE` for `wrangler dev`.
+    pub cli_vars: Vec<(&'static str, String)>,
     pub vars: Vec<(&'static str, String)>,
     pub sources: String,
     pub secrets: Vec<(&'static str, String)>,
@@ -67,8 +71,9 @@ impl Setup {
             forward_mode: "queue",
             origin_url: origin_url.to_owned(),
             with_queue: true,
-            max_retries: 3,
-            retry_base_delay_s: 1,
+            max_retries: 20,
+            retry_schedule_s: "1,2,4".into(),
+            cli_vars: Vec::new(),
             vars: vec![("MAX_BODY_BYTES", "1048576".into())],
             sources: SOURCES.to_owned(),
             secrets: vec![
@@ -85,12 +90,11 @@ impl Setup {
         let main = Path::new(ROOT).join("build/index.js");
         let mut t = format!(
             "name = \"edgehook-test\"\nmain = \"{}\"\ncompatibility_date = \"2026-04-20\"\n\n[vars]\n\
-             FORWARD_MODE = \"{}\"\nORIGIN_URL = \"{}\"\nRETRY_BASE_DELAY_S = \"{}\"\n\
+             FORWARD_MODE = \"{}\"\nORIGIN_URL = \"{}\"\n\
              DEAD_LETTER_QUEUE = \"edgehook-test-dlq\"\n",
             main.display(),
             self.forward_mode,
             self.origin_url,
-            self.retry_base_delay_s
         );
         for (k, v) in &self.vars {
             t.push_str(&format!("{k} = \"{v}\"\n"));
@@ -162,6 +166,16 @@ impl Worker {
                 "state",
                 "--show-interactive-dev-session=false",
             ])
+            .args([
+                "--var",
+                &format!("RETRY_SCHEDULE_S:{}", setup.retry_schedule_s),
+            ])
+            .args(
+                setup
+                    .cli_vars
+                    .iter()
+                    .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
+            )
             .env("WRANGLER_SEND_METRICS", "false")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -245,6 +259,24 @@ impl Worker {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The keys (with their metadata) under `prefix` in the Worker's local KV `SEEN`, read
+    /// with `wrangler kv key list` from the state this Worker persists.
+    pub fn kv_keys(&self, prefix: &str) -> Vec<serde_json::Value> {
+        let out = Command::new(Path::new(ROOT).join("node_modules/.bin/wrangler"))
+            .current_dir(self.dir.path())
+            .args(["kv", "key", "list", "--binding", "SEEN", "--local"])
+            .args(["--persist-to", "state", "--prefix", prefix])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdin(Stdio::null())
+            .output()
+            .expect("wrangler kv key list");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let start = text
+            .find('[')
+            .unwrap_or_else(|| panic!("no key list: {text}"));
+        serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
 }
 
 impl Drop for Worker {
@@ -273,6 +305,7 @@ pub fn start_origin(fail_first: u32) -> Origin {
     let options = OriginOptions {
         key: origin_key(),
         fail_first,
+        fail_percent: 0,
         tolerance_s: 300,
     };
     Origin::start("127.0.0.1:0", options, |_| {}).expect("origin")
@@ -342,4 +375,108 @@ pub fn raw(url: String, headers: &[(&str, &str)], body: &[u8]) -> Prepared {
             .collect(),
         body: body.to_vec(),
     }
+}
+
+/// The payload inside a raw envelope, as the exact JSON text it carries.
+pub fn payload_text(envelope: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct E<'a> {
+        #[serde(borrow)]
+        data: D<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct D<'a> {
+        #[serde(borrow)]
+        payload: &'a serde_json::value::RawValue,
+    }
+    let e: E = serde_json::from_str(envelope).unwrap();
+    e.data.payload.get().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// The second round's providers (tests/providers_worker.rs).
+
+pub const BROWSERBASE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const FIRECRAWL_SECRET: &str = "fc-test-webhook-secret";
+pub const ANCHOR_SECRET: &str = "36da51b1c0ffee5eed36da51b1c0ffee";
+pub const APIFY_TOKEN: &str = "apify-test-token";
+pub const GITHUB_SECRET: &str = "gh-test-webhook-secret";
+
+/// The `hmac` source of the workerd tests, configured as GitHub signs, as JSON (what
+/// `edgehook send --config` takes) and as TOML.
+pub const GITHUB_TABLE: &str = r#"{"signature_header":"X-Hub-Signature-256","signature_prefix":"sha256=","id_from":"header:X-GitHub-Delivery","event_from":"type","run_id_from":"id","statuses":{"completed":"completed","failed":"failed"}}"#;
+
+/// One source per new provider, named after it.
+pub const NEW_SOURCES: &str = r#"
+[vars.SOURCES.standard-webhooks]
+provider = "standard-webhooks"
+secrets = ["OTHER_SECRET_WHSEC", "BROWSERBASE_WEBHOOK_SECRET"]
+run_id_from = "resourceId"
+statuses = { "functions.invocations.completed" = "completed", failed = "failed" }
+
+[vars.SOURCES.browserbase]
+provider = "browserbase"
+secrets = ["BROWSERBASE_WEBHOOK_SECRET"]
+
+[vars.SOURCES.firecrawl]
+provider = "firecrawl"
+secrets = ["FIRECRAWL_WEBHOOK_SECRET"]
+
+[vars.SOURCES.anchor]
+provider = "anchor"
+secrets = ["ANCHOR_WEBHOOK_SECRET"]
+
+[vars.SOURCES.apify]
+provider = "apify"
+secrets = ["APIFY_WEBHOOK_TOKEN"]
+
+[vars.SOURCES.token]
+provider = "token"
+secrets = ["APIFY_WEBHOOK_TOKEN"]
+auth = "header:X-Edgehook-Token"
+run_id_from = "id"
+statuses = { completed = "completed" }
+
+[vars.SOURCES.hmac]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Hub-Signature-256"
+signature_prefix = "sha256="
+id_from = "header:X-GitHub-Delivery"
+event_from = "type"
+run_id_from = "id"
+statuses = { completed = "completed", failed = "failed" }
+
+[vars.SOURCES.hmac-sha1]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Hub-Signature"
+signature_prefix = "sha1="
+algorithm = "sha1"
+run_id_from = "id"
+statuses = { failed = "failed" }
+
+[vars.SOURCES.broken-hmac]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Sig"
+message = "{timestamp}"
+"#;
+
+/// A setup with the quick-start sources and one source per new provider.
+pub fn setup_with_new_providers(origin_url: &str) -> Setup {
+    let mut setup = Setup::new(origin_url);
+    setup.sources.push_str(NEW_SOURCES);
+    setup.secrets.extend([
+        ("BROWSERBASE_WEBHOOK_SECRET", BROWSERBASE_SECRET.into()),
+        (
+            "OTHER_SECRET_WHSEC",
+            "whsec_cm90YXRlZC1vdXQta2V5LWZvci10ZXN0cw==".into(),
+        ),
+        ("FIRECRAWL_WEBHOOK_SECRET", FIRECRAWL_SECRET.into()),
+        ("ANCHOR_WEBHOOK_SECRET", ANCHOR_SECRET.into()),
+        ("APIFY_WEBHOOK_TOKEN", APIFY_TOKEN.into()),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET.into()),
+    ]);
+    setup
 }

@@ -1,0 +1,95 @@
+//! `crypto.subtle`: a source's HMAC keys imported once per isolate, and a delivery's HMACs
+//! and natural-id digest computed by the runtime's native SHA-256, where wasm has no SHA
+//! instructions (bench/README.md §3b: ~10× faster than RustCrypto compiled to wasm).
+
+use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+
+use super::config::Source;
+use super::{describe_js, warn};
+use crate::error::Error;
+use crate::providers::{Delivery, HmacKeys, Prepared, Verified};
+
+/// The runtime's `crypto.subtle`, and a source's keys imported into it.
+pub(super) struct SubtleKeys {
+    subtle: web_sys::SubtleCrypto,
+    /// In the order of `provider.mac_keys()`.
+    keys: Vec<web_sys::CryptoKey>,
+}
+
+/// Imports a source's HMAC secrets into `crypto.subtle`, once per isolate.
+pub(super) async fn import_keys(keys: &HmacKeys) -> Result<SubtleKeys, JsValue> {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let subtle = scope.crypto()?.subtle();
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"HMAC".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    let usages = Array::of1(&"sign".into());
+    let mut imported = Vec::new();
+    for secret in keys.secrets() {
+        let raw = Uint8Array::from(secret.expose());
+        let key = subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages)?;
+        imported.push(JsFuture::from(key).await?.unchecked_into());
+    }
+    Ok(SubtleKeys {
+        subtle,
+        keys: imported,
+    })
+}
+
+/// A 32-byte result (HMAC-SHA256 or SHA-256) of a `crypto.subtle` promise.
+async fn hash32(promise: Result<js_sys::Promise, JsValue>) -> Result<[u8; 32], JsValue> {
+    let buffer = Uint8Array::new(&JsFuture::from(promise?).await?);
+    let mut out = [0u8; 32];
+    if buffer.length() != 32 {
+        return Err("a SHA-256 result is 32 bytes".into());
+    }
+    buffer.copy_to(&mut out);
+    Ok(out)
+}
+
+/// The HMACs of a prepared delivery's message under `keys` and, if it is authentic, the
+/// digest its natural id needs. `Err` when `crypto.subtle` failed (the caller then hashes
+/// in wasm).
+async fn hash_with_subtle(
+    SubtleKeys { subtle, keys }: &SubtleKeys,
+    prepared: &Prepared<'_>,
+) -> Result<(Vec<[u8; 32]>, Option<[u8; 32]>), JsValue> {
+    let mut macs = Vec::with_capacity(keys.len());
+    if prepared.needs_mac() {
+        for key in keys {
+            let sign = subtle.sign_with_str_and_u8_array("HMAC", key, prepared.message());
+            macs.push(hash32(sign).await?);
+        }
+    }
+    let digest = match prepared.digest_input() {
+        // Only an authentic delivery needs its id: skip the digest when no MAC matched.
+        Some(input) if prepared.matches(&macs) => {
+            Some(hash32(subtle.digest_with_str_and_u8_array("SHA-256", input)).await?)
+        }
+        _ => None,
+    };
+    Ok((macs, digest))
+}
+
+/// Verifies a delivery as `Provider::verify` does, hashing with `crypto.subtle` when the
+/// source's keys are imported, else (or if it fails) with RustCrypto in wasm.
+pub(super) async fn verify<'a>(
+    source: &Source,
+    delivery: &Delivery<'a>,
+    now_ms: u64,
+) -> Result<Verified<'a>, Error> {
+    let provider = &*source.provider;
+    let prepared = provider.prepare(delivery, now_ms)?;
+    let Some(subtle) = &source.subtle else {
+        return prepared.hash_natively(provider.mac_keys());
+    };
+    match hash_with_subtle(subtle, &prepared).await {
+        Ok((macs, digest)) => prepared.check(&macs)?.finish(digest),
+        Err(e) => {
+            warn("subtle_failed", provider.name(), "", &describe_js(&e));
+            prepared.hash_natively(provider.mac_keys())
+        }
+    }
+}
