@@ -3,7 +3,8 @@
 //! failure reproduces. Random bytes, invalid UTF-8, truncated JSON, deep nesting, 10,000-digit
 //! numbers, huge strings, `NaN`/`Infinity`, duplicate keys, a byte order mark; missing,
 //! repeated, garbage and 10 KB headers; timestamps like `1e9`, `-1` and 20 digits; wrong
-//! methods; odd paths and encoded slashes; bodies at and one byte over `MAX_BODY_BYTES`.
+//! methods; odd paths and encoded slashes; the admin routes with good and bad tokens;
+//! bodies at and one byte over `MAX_BODY_BYTES`.
 //!
 //! Every answer must be the contract's JSON with a contract status (never a 5xx), `/healthz`
 //! must still answer afterwards, nothing may panic, and no answer and no log line of the
@@ -21,7 +22,9 @@ use sha2::Sha256;
 /// A small limit keeps the at-the-limit bodies quick.
 const MAX_BODY: usize = 65_536;
 const SEED: u64 = 0x0005_EED0_0BAD_F00D;
-const REQUESTS: usize = 560;
+const REQUESTS: usize = 600;
+/// Opens the admin routes, so they are attacked too.
+const ADMIN_TOKEN: &str = "adm-hostile-4f9c2e71b0";
 
 /// xorshift64*: small, deterministic, good enough to pick cases.
 struct Rng(u64);
@@ -139,7 +142,50 @@ fn requests() -> Vec<Req> {
     let mut kind = 0;
     while out.len() < REQUESTS {
         kind += 1;
-        let req = match kind % 16 {
+        let req = match kind % 17 {
+            16 => {
+                let auth = match rng.below(5) {
+                    0 => None,
+                    1 => Some(format!("Bearer {ADMIN_TOKEN}x")),
+                    2 => Some(format!("bearer {}", &ADMIN_TOKEN[..8])),
+                    3 => Some(format!("Basic {ADMIN_TOKEN}")),
+                    _ => Some(format!("Bearer {ADMIN_TOKEN}")),
+                };
+                let (method, path) = rng
+                    .pick(&[
+                        ("GET", "/admin/dead-letters?limit=-1&cursor=%ff".to_owned()),
+                        (
+                            "GET",
+                            format!("/admin/dead-letters?source={SMARTBROWSE_TOKEN}&limit=99999"),
+                        ),
+                        (
+                            "GET",
+                            format!("/admin/dead-letters/skyvern/{}", "%2F".repeat(50)),
+                        ),
+                        ("GET", "/admin/dead-letters/x/%ff%fe".to_owned()),
+                        ("DELETE", "/admin/dead-letters/skyvern/nope".to_owned()),
+                        ("POST", "/admin/replay".to_owned()),
+                        ("PUT", "/admin/replay".to_owned()),
+                        ("GET", "/admin/".to_owned()),
+                    ])
+                    .clone();
+                let body = match rng.below(4) {
+                    0 => rng.bytes(100),
+                    1 => br#"{"ids":[1,2],"since":"yesterday"}"#.to_vec(),
+                    2 => format!(r#"{{"ids":[{}]}}"#, vec!["\"a\""; 2000].join(",")).into_bytes(),
+                    _ => br#"{"since":"2026-12-01T00:00:00Z","source":"skyvern"}"#.to_vec(),
+                };
+                Req {
+                    what: format!("admin {method} {path} {auth:?}").replace(ADMIN_TOKEN, "<admin>"),
+                    method,
+                    path,
+                    headers: auth
+                        .map(|a| ("Authorization".to_owned(), a))
+                        .into_iter()
+                        .collect(),
+                    body: if method == "POST" { body } else { vec![] },
+                }
+            }
             0 => {
                 let n = rng.below(300);
                 let body = rng.bytes(n);
@@ -384,6 +430,16 @@ fn send(base: &str, req: &Req) -> (u16, String) {
 
 /// The answer is the contract's: its status, and JSON saying the same.
 fn check_answer(req: &Req, status: u16, body: &str) -> Result<(), String> {
+    if req.path.starts_with("/admin/") {
+        // The admin routes' answers (CONTRACT §1), with the right token or not.
+        return match status {
+            204 if body.is_empty() => Ok(()),
+            200 | 202 | 400 | 401 | 404 | 405 => serde_json::from_str::<Value>(body)
+                .map(|_| ())
+                .map_err(|e| format!("{status}, not JSON ({e}): {body}")),
+            _ => Err(format!("admin answered {status}: {body}")),
+        };
+    }
     let json: Value = serde_json::from_str(body).map_err(|e| format!("not JSON ({e}): {body}"))?;
     let want_error = match status {
         200 | 202 => {
@@ -427,6 +483,7 @@ fn hostile_requests_get_contract_answers_and_leak_no_secret() {
     let origin = start_origin(0);
     let mut setup = Setup::new(&origin.url());
     setup.vars = vec![("MAX_BODY_BYTES", MAX_BODY.to_string())];
+    setup.secrets.push(("ADMIN_TOKEN", ADMIN_TOKEN.into()));
     let worker = Worker::start(&setup);
 
     let reqs = requests();
