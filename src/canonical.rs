@@ -142,8 +142,15 @@ fn skip_dead(tape: &[Node], mut j: usize) -> usize {
     j
 }
 
-/// The tape index after the value at `i` and its nodes, without printing it.
-fn skip(tape: &[Node], members: &[Member], i: usize) -> usize {
+/// The tape index after the value at `i` and its nodes, without printing it; what is never
+/// printed is checked here instead (see [`check_piece`]), the first problem kept in `bad`.
+fn skip(
+    tape: &[Node],
+    ctx: (&[Member], &[u8]),
+    i: usize,
+    bad: &mut Option<CanonicalError>,
+) -> usize {
+    let (members, src) = ctx;
     let n = tape[i];
     match n.a {
         SKIP => n.b as usize,
@@ -152,8 +159,9 @@ fn skip(tape: &[Node], members: &[Member], i: usize) -> usize {
             for _ in 0..n.b {
                 j = skip_dead(tape, j);
                 j = if tape[j].a >= OBJECT {
-                    skip(tape, members, j)
+                    skip(tape, ctx, j, bad)
                 } else {
+                    check_piece(src, tape[j], bad);
                     j + 1
                 };
             }
@@ -165,12 +173,38 @@ fn skip(tape: &[Node], members: &[Member], i: usize) -> usize {
             let mut end = i + 1;
             for m in &members[first..first + count] {
                 if m.value.a == REF {
-                    end = end.max(skip(tape, members, m.value.b as usize));
+                    end = end.max(skip(tape, ctx, m.value.b as usize, bad));
+                } else {
+                    check_piece(src, m.value, bad);
                 }
             }
             skip_dead(tape, end)
         }
-        _ => i + 1,
+        _ => {
+            check_piece(src, n, bad);
+            i + 1
+        }
+    }
+}
+
+/// Checks the UTF-8 of a piece that will not be printed (a replaced value): strings are
+/// checked where they are decoded, when printed, so one never printed is checked here.
+/// A piece printed as it stands is printable ASCII already.
+fn check_piece(src: &[u8], n: Node, bad: &mut Option<CanonicalError>) {
+    if n.a > n.b && bad.is_none() {
+        let (a, b) = (n.b as usize, n.a as usize);
+        if std::str::from_utf8(&src[a..b]).is_err() {
+            let mut i = a;
+            while i < b {
+                match utf8_char(src, i) {
+                    Ok((_, next)) => i = next,
+                    Err(e) => {
+                        *bad = Some(e);
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -359,13 +393,19 @@ impl Canonicalizer {
             tape: &self.tape,
             members: &self.members.buf,
             num: &mut self.num,
+            bad: None,
         };
         out.reserve(input.len() + BLOCK);
+        let len = out.len();
         match root {
             Val::Piece(piece) => printer.piece(out, Node::piece(piece)),
             Val::Tree(at) => {
                 printer.value(out, at as usize);
             }
+        }
+        if let Some(e) = printer.bad {
+            out.truncate(len);
+            return Err(e);
         }
         Ok(Scan { standard_json })
     }
@@ -377,6 +417,8 @@ struct Printer<'a> {
     tape: &'a [Node],
     members: &'a [Member],
     num: &'a mut Vec<u8>,
+    /// Invalid UTF-8 met in a string: the input is refused after all.
+    bad: Option<CanonicalError>,
 }
 
 impl Printer<'_> {
@@ -388,7 +430,7 @@ impl Printer<'_> {
             copy(out, self.src, n.a as usize, n.b as usize);
         } else if self.src[a] == b'"' {
             // Mostly a string to escape: straight to it.
-            let end = print_string(out, self.src, a + 1);
+            let end = print_string(out, self.src, a + 1, &mut self.bad);
             if end < b {
                 self.rewrite(out, end, b);
             }
@@ -468,12 +510,12 @@ impl Printer<'_> {
 
     /// A member's key, quoted and escaped.
     #[inline(always)]
-    fn name(&self, out: &mut Vec<u8>, m: Member) {
+    fn name(&mut self, out: &mut Vec<u8>, m: Member) {
         let (a, b) = (m.name as usize, m.key_end() + 1);
         if m.end & PLAIN_KEY != 0 {
             copy(out, self.src, a, b);
         } else {
-            print_string(out, self.src, a + 1);
+            print_string(out, self.src, a + 1, &mut self.bad);
         }
     }
 
@@ -487,7 +529,7 @@ impl Printer<'_> {
         while i < b {
             match s[i] {
                 b' ' | b'\t' | b'\n' | b'\r' => i = ws_end(s, i),
-                b'"' => i = print_string(out, s, i + 1),
+                b'"' => i = print_string(out, s, i + 1, &mut self.bad),
                 b'-' if s.get(i + 1) == Some(&b'I') => {
                     out.extend_from_slice(b"-Infinity");
                     i += 9;
@@ -534,7 +576,12 @@ impl Printer<'_> {
 
 /// Appends the canonical text of the string whose first byte after the opening quote is
 /// at `src[at]` (checked by the parse); returns the position after its closing quote.
-fn print_string(out: &mut Vec<u8>, src: &[u8], at: usize) -> usize {
+fn print_string(
+    out: &mut Vec<u8>,
+    src: &[u8],
+    at: usize,
+    bad: &mut Option<CanonicalError>,
+) -> usize {
     out.push(b'"');
     let mut i = at;
     loop {
@@ -553,7 +600,11 @@ fn print_string(out: &mut Vec<u8>, src: &[u8], at: usize) -> usize {
                 i = next;
             }
             Some(_) => {
-                let (cp, next) = utf8_char(src, i).unwrap_or((0xFFFD, i + 1));
+                // Checked here, where it is decoded, rather than in the parse as well.
+                let (cp, next) = utf8_char(src, i).unwrap_or_else(|e| {
+                    bad.get_or_insert(e);
+                    (0xFFFD, i + 1)
+                });
                 emit(out, cp);
                 i = next;
             }
@@ -719,16 +770,24 @@ const SMALL: usize = 32;
 /// Appends member `m` at `front` of the closed members, or, when a later member with the
 /// same key `replaced` it, drops it and marks its value's nodes (if a container) passed over.
 #[inline(always)]
-fn place(tape: &mut [Node], buf: &mut [Member], front: &mut usize, m: Member, replaced: bool) {
+fn place(
+    tape: &mut [Node],
+    (buf, src): (&mut [Member], &[u8]),
+    front: &mut usize,
+    (m, replaced): (Member, bool),
+    bad: &mut Option<CanonicalError>,
+) {
     if !replaced {
         buf[*front] = m;
         *front += 1;
     } else if m.value.a == REF {
-        let end = skip(tape, buf, m.value.b as usize);
+        let end = skip(tape, (buf, src), m.value.b as usize, bad);
         tape[m.value.b as usize] = Node {
             a: SKIP,
             b: end as u32,
         };
+    } else {
+        check_piece(src, m.value, bad);
     }
 }
 
@@ -1015,7 +1074,7 @@ impl Parser<'_> {
                 verbatim,
             }));
         }
-        let (first, count) = self.place_members(mark, shape);
+        let (first, count) = self.place_members(mark, shape)?;
         self.st.tape[at] = Node {
             a: OBJECT + count,
             b: first,
@@ -1142,7 +1201,7 @@ impl Parser<'_> {
     /// in key order, keeping the last of equal keys, as a Python dict built by
     /// `json.loads` and printed with `sort_keys=True` would; a replaced value that is a
     /// container is marked [`SKIP`]. Returns where they start and how many there are.
-    fn place_members(&mut self, mark: usize, shape: Shape) -> (u32, u32) {
+    fn place_members(&mut self, mark: usize, shape: Shape) -> Result<(u32, u32), CanonicalError> {
         let src = self.src;
         let Canonicalizer {
             tape,
@@ -1156,6 +1215,7 @@ impl Parser<'_> {
         // The stack grows down: the block is in reverse input order.
         ms.buf[back..top].reverse();
         let mut front = first;
+        let mut bad = None;
         let k = top - back;
         if shape.sorted {
             // In order, no key repeated: the common case costs one comparison a member.
@@ -1183,7 +1243,13 @@ impl Parser<'_> {
                 let replaced = order
                     .get(r + 1)
                     .is_some_and(|&next| next >> 64 == o >> 64 && key(next) == m.key(src));
-                place(tape, &mut ms.buf, &mut front, m, replaced);
+                place(
+                    tape,
+                    (&mut ms.buf, src),
+                    &mut front,
+                    (m, replaced),
+                    &mut bad,
+                );
             }
         } else {
             // Large, or keys to decode: in place, with the input position breaking ties.
@@ -1195,12 +1261,21 @@ impl Parser<'_> {
                 let replaced = i + 1 < top
                     && cmp_keys(src, &m, &ms.buf[i + 1], shape.escaped) == Ordering::Equal;
                 // `front` is never ahead of `i`: the closed end is below the open one.
-                place(tape, &mut ms.buf, &mut front, m, replaced);
+                place(
+                    tape,
+                    (&mut ms.buf, src),
+                    &mut front,
+                    (m, replaced),
+                    &mut bad,
+                );
             }
         }
         ms.front = front;
         ms.back = top;
-        (first as u32, (front - first) as u32)
+        match bad {
+            Some(e) => Err(e),
+            None => Ok((first as u32, (front - first) as u32)),
+        }
     }
 
     /// Parses a string whose opening quote is consumed, checking it as CPython's scanner
@@ -1239,8 +1314,15 @@ impl Parser<'_> {
                     self.pos = escape(self.src, self.pos)?.1;
                 }
                 0..=0x1F => return Err(self.err("Invalid control character")),
+                _ if key.is_none() => {
+                    // A value's non-ASCII is checked where it is decoded: when it is printed,
+                    // or, never printed, when it is dropped (`check_piece`). Here it is
+                    // passed over eight bytes a step, to the next quote, escape or control.
+                    self.pos += value_len(&self.src[self.pos..]);
+                    continue;
+                }
                 _ => {
-                    // Non-ASCII comes in runs (words, CJK text): stay here for the run.
+                    // A key's is checked now: keys are compared as their bytes.
                     loop {
                         self.pos = utf8_char(self.src, self.pos)?.1;
                         if !matches!(self.peek(), Some(0x7F..)) {
@@ -1307,6 +1389,30 @@ fn plain_len(s: &[u8]) -> usize {
     i + tail
         .iter()
         .position(|&b| !PLAIN[b as usize])
+        .unwrap_or(tail.len())
+}
+
+/// The length of the run at the start of `s` free of `"`, `\\` and control characters: as
+/// [`plain_len`], with non-ASCII let through.
+#[inline(always)]
+fn value_len(s: &[u8]) -> usize {
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+    let mut i = 0;
+    while let Some(word) = s.get(i..i + 8) {
+        let x = word_u64(word);
+        let stop = (zero_in(x ^ (ONES * u64::from(b'"')))
+            | zero_in(x ^ (ONES * u64::from(b'\\')))
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGHS;
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    let tail = &s[i..];
+    i + tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .unwrap_or(tail.len())
 }
 
@@ -1679,6 +1785,15 @@ mod tests {
         assert_eq!(fails(b"\"\\x\""), "Invalid \\escape");
         assert_eq!(fails(b"\"\\u12\""), "Invalid \\uXXXX escape");
         assert_eq!(fails(b"\"\xC0\x80\""), "invalid UTF-8");
+        // Also where the string is never printed: a value a later key replaced.
+        for doc in [
+            &b"{\"a\":\"\xff\",\"a\":1}"[..],
+            b"{\"a\":[1, \"\xe2\x82\"],\"a\":1}",
+            b"{\"a\":{\"c\":1,\"b\":\"x\xc0\xaf\"},\"a\":1}",
+            b"[{\"a\":[{\"b\":0,\"b\":\"\xff\"}],\"a\":2}]",
+        ] {
+            assert_eq!(fails(doc), "invalid UTF-8", "{doc:?}");
+        }
         assert_eq!(fails(b"\"abc"), "Unterminated string");
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert_eq!(fails(deep.as_bytes()), "nesting too deep");
@@ -1745,6 +1860,20 @@ mod tests {
         }
         assert_eq!(plain_len(b""), 0);
         assert_eq!(plain_len("\u{7f}\u{ff}\"\u{1}".as_bytes()), 0);
+    }
+
+    #[test]
+    fn value_runs_stop_at_quotes_escapes_and_controls_only() {
+        for b in 0..=255u8 {
+            let stops = b == b'"' || b == b'\\' || b < 0x20;
+            for at in 0..20 {
+                let mut s = vec![0xC3; 24];
+                s[at] = b;
+                assert_eq!(value_len(&s), if stops { at } else { 24 }, "{b:#x} at {at}");
+                s[23] = b'"';
+                assert_eq!(value_len(&s), if stops { at } else { 23 }, "{b:#x} at {at}");
+            }
+        }
     }
 
     #[test]
