@@ -30,12 +30,15 @@ const BROWSER_USE_SECRET: &str = "bu_whsec_4f0c1d6e8a9b2c3d4e5f60718293a4b5";
 const SKYVERN_KEY: &str = "sk-skyvern-0123456789abcdef0123456789abcdef";
 const SMARTBROWSE_TOKEN: &str = "sbt_9d8c7b6a5f4e3d2c1b0a";
 
-/// Target body sizes; the generated bodies land within one padding item of these.
-const SIZES: [(&str, usize); 4] = [
-    ("1KB", 1 << 10),
-    ("8KB", 8 << 10),
-    ("64KB", 64 << 10),
-    ("1MB", 1 << 20),
+/// Target body sizes; the generated bodies land within one padding item of these. Browser
+/// Use's body is printed `indent=2` (the hard case), and once more at 8 KB as a Python
+/// sender's `json.dumps` defaults print it (`8KB-line`), the likelier shape.
+const SIZES: [(&str, usize, Style); 5] = [
+    ("1KB", 1 << 10, Style::PythonIndent2),
+    ("8KB", 8 << 10, Style::PythonIndent2),
+    ("8KB-line", 8 << 10, Style::PythonDefault),
+    ("64KB", 64 << 10, Style::PythonIndent2),
+    ("1MB", 1 << 20, Style::PythonIndent2),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -59,6 +62,27 @@ enum Style {
     PythonIndent2,
     /// Compact, non-ASCII as UTF-8 (`separators=(",", ":")`, pydantic's `model_dump_json`).
     Compact,
+    /// `json.dumps(v)` at its defaults, as `httpx`'s `json=` sends it: one line, separators
+    /// `, ` and `: `, non-ASCII as `\uXXXX` (`ensure_ascii=True`).
+    PythonDefault,
+}
+
+impl Style {
+    fn item_separator(self) -> &'static str {
+        if self == Style::PythonDefault {
+            ", "
+        } else {
+            ","
+        }
+    }
+
+    fn key_separator(self) -> &'static str {
+        if self == Style::Compact {
+            ":"
+        } else {
+            ": "
+        }
+    }
 }
 
 fn s(text: impl Into<String>) -> J {
@@ -117,14 +141,14 @@ fn write_value(out: &mut String, v: &J, style: Style, level: usize) {
         J::Null => out.push_str("null"),
         J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         J::Num(n) => out.push_str(n),
-        J::Str(t) => write_str(out, t),
+        J::Str(t) => write_str(out, t, style),
         J::Arr(items) if items.is_empty() => out.push_str("[]"),
         J::Obj(members) if members.is_empty() => out.push_str("{}"),
         J::Arr(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.item_separator());
                 }
                 newline_indent(out, style, level + 1);
                 write_value(out, item, style, level + 1);
@@ -136,15 +160,11 @@ fn write_value(out: &mut String, v: &J, style: Style, level: usize) {
             out.push('{');
             for (i, (k, item)) in members.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.item_separator());
                 }
                 newline_indent(out, style, level + 1);
-                write_str(out, k);
-                out.push_str(if style == Style::PythonIndent2 {
-                    ": "
-                } else {
-                    ":"
-                });
+                write_str(out, k, style);
+                out.push_str(style.key_separator());
                 write_value(out, item, style, level + 1);
             }
             newline_indent(out, style, level);
@@ -154,8 +174,9 @@ fn write_value(out: &mut String, v: &J, style: Style, level: usize) {
 }
 
 /// A string as `ensure_ascii=False` prints it: only `"`, `\` and control characters
-/// escaped; everything else, non-ASCII included, as UTF-8.
-fn write_str(out: &mut String, t: &str) {
+/// escaped; everything else, non-ASCII included, as UTF-8. [`Style::PythonDefault`] escapes
+/// non-ASCII too, as UTF-16 `\uXXXX` units (`ensure_ascii=True`).
+fn write_str(out: &mut String, t: &str, style: Style) {
     out.push('"');
     for c in t.chars() {
         match c {
@@ -167,6 +188,11 @@ fn write_str(out: &mut String, t: &str) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if !c.is_ascii() && style == Style::PythonDefault => {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -269,8 +295,8 @@ fn padded(target: usize, style: Style, doc: impl Fn(J) -> J) -> Vec<u8> {
     render(&doc(steps(best)), style)
 }
 
-fn browser_use_body(target: usize) -> Vec<u8> {
-    padded(target, Style::PythonIndent2, |metadata| {
+fn browser_use_body(target: usize, style: Style) -> Vec<u8> {
+    padded(target, style, |metadata| {
         obj([
             ("type", s("agent.task.status_update")),
             ("timestamp", s("2025-05-25T09:22:22.269116+00:00")),
@@ -420,10 +446,10 @@ fn sets() -> &'static [SizeSet] {
     SETS.get_or_init(|| {
         let sets: Vec<SizeSet> = SIZES
             .iter()
-            .map(|&(label, target)| SizeSet {
+            .map(|&(label, target, style)| SizeSet {
                 label,
                 fixtures: vec![
-                    browser_use(browser_use_body(target)),
+                    browser_use(browser_use_body(target, style)),
                     skyvern(skyvern_body(target)),
                     smartbrowse(smartbrowse_body(target)),
                 ],
