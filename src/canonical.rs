@@ -1638,6 +1638,31 @@ mod tests {
     }
 
     #[test]
+    fn escapes_already_in_cpythons_form_are_kept_and_others_rewritten() {
+        let canon = |s: &str| {
+            let mut out = Vec::new();
+            canonicalize(s.as_bytes(), &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for (input, want) in [
+            (r#""\ud83d\ude00""#, r#""\ud83d\ude00""#),
+            (r#""\uD83D\ude00""#, r#""\ud83d\ude00""#),
+            (r#""\ud83d\uDE00""#, r#""\ud83d\ude00""#),
+            (r#""\ud83d\u0041""#, r#""\ud83dA""#),
+            (r#""\ude00\ud83d""#, r#""\ude00\ud83d""#),
+            (r#""\u0041\u00e9\u00E9""#, r#""A\u00e9\u00e9""#),
+            (
+                r#""\u001f\u000a\u0009\u007f\u0022\u005c\u0020""#,
+                r#""\u001f\n\t\u007f\"\\ ""#,
+            ),
+            (r#""\/\"\\\b\f\n\r\t""#, r#""/\"\\\b\f\n\r\t""#),
+            (r#"{"\u00e9":1,"e":2}"#, r#"{"e":2,"\u00e9":1}"#),
+        ] {
+            assert_eq!(canon(input), want, "{input}");
+        }
+    }
+
+    #[test]
     fn sorts_keys_by_code_point_and_compacts() {
         assert_eq!(
             canon(
