@@ -326,8 +326,8 @@ fn provider(name: &str, secret: &str, auth: Option<&str>) -> Box<dyn Provider> {
     let cfg = SourceConfig {
         provider: name.into(),
         secrets: vec!["SECRET".into()],
-        tolerance_s: None,
         auth: auth.map(|a| a.parse().unwrap()),
+        ..SourceConfig::default()
     };
     providers::build(SOURCE, &cfg, |_| Some(Secret::new(secret))).unwrap()
 }

@@ -40,6 +40,8 @@ pub mod names {
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
     pub const RETRY_SCHEDULE_S: &str = "RETRY_SCHEDULE_S";
     pub const SOURCES: &str = "SOURCES";
+    /// The secret that opens the admin routes; without it they do not exist.
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 }
 
 /// A configuration problem. The message names what to fix, never a secret's value.
@@ -210,7 +212,7 @@ fn number<T: FromStr>(
     }
 }
 
-/// Where a smartbrowse source finds its token.
+/// Where a token source (smartbrowse, token, apify) finds its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenAuth {
     /// `POST /in/{source}/{token}`.
@@ -251,23 +253,134 @@ impl<'de> Deserialize<'de> for TokenAuth {
     }
 }
 
-/// One `[vars.SOURCES.<name>]` table.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[vars.SOURCES.<name>]` table. Which keys apply depends on the provider; a key that
+/// does not apply is refused when the provider is built, naming the source and the key.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
-    /// Which provider's scheme authenticates this source: `browser-use`, `skyvern` or
-    /// `smartbrowse`.
+    /// Which provider's scheme authenticates this source: `browser-use`, `skyvern`,
+    /// `smartbrowse`, `standard-webhooks`, `hmac`, `token`, or a preset (`browserbase`,
+    /// `firecrawl`, `anchor`, `apify`).
     pub provider: String,
     /// Names of the Worker secrets holding this source's keys or tokens. Several: a
     /// delivery matching any of them is accepted (key rotation).
     pub secrets: Vec<String>,
-    /// Timestamp tolerance in seconds, past or future. browser-use: 300 when unset.
-    /// skyvern: not enforced unless set, since its timestamp header is not signed.
+    /// Timestamp tolerance in seconds, past or future. browser-use, standard-webhooks and
+    /// an hmac source that signs a timestamp: 300 when unset (anchor: 120). skyvern, and an
+    /// hmac source whose timestamp header is not signed: not enforced unless set.
     #[serde(default)]
     pub tolerance_s: Option<u64>,
-    /// smartbrowse only, and required there: `path`, `bearer` or `header:<Header-Name>`.
+    /// smartbrowse and token (required there), apify (default `path`): where the token is,
+    /// `path`, `bearer` or `header:<Header-Name>`.
     #[serde(default)]
     pub auth: Option<TokenAuth>,
+    /// hmac, required: the header carrying the signature (`X-Hub-Signature-256`).
+    #[serde(default)]
+    pub signature_header: Option<String>,
+    /// hmac: the MAC's hash, `sha256` (default), `sha1` or `sha512`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// hmac: how the signature is written, `hex` (default, either case), `base64` or
+    /// `base64url`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// hmac: text before the signature, stripped when present (`sha256=`, `v0=`).
+    #[serde(default)]
+    pub signature_prefix: Option<String>,
+    /// hmac: `plain` (default: the header holds one signature) or `pairs`
+    /// (`t=<unix s>,v1=<sig>[,v1=<sig>…]`, as Stripe and Anchor send; any `v1` may match).
+    #[serde(default)]
+    pub signature_format: Option<String>,
+    /// hmac: the signed message, a template of `{body}` (required, once), `{timestamp}` and
+    /// `{id}` (the `id_from` header) around literal text. Default `{body}`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// hmac: the header carrying the unix-seconds timestamp (with `pairs`, `t=` is used when
+    /// this is unset).
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// hmac: how a secret's text becomes the key, `utf8` (default: the text's bytes, as
+    /// GitHub, Stripe and Slack use it), `base64`, or `whsec` (`whsec_<base64>`).
+    #[serde(default)]
+    pub secret_encoding: Option<String>,
+    /// standard-webhooks, hmac, token: where the natural event id is, `header:<Name>` or a
+    /// body field (a dotted path such as `data.id`). Default: standard-webhooks its
+    /// `webhook-id`; hmac and token the SHA-256 of the body.
+    #[serde(default)]
+    pub id_from: Option<String>,
+    /// standard-webhooks, hmac, token: where the word mapped to a status is, `header:<Name>`
+    /// or a body field. Default `type`.
+    #[serde(default)]
+    pub event_from: Option<String>,
+    /// standard-webhooks, hmac, token: where the run id (the envelope's `subject`) is,
+    /// `header:<Name>` or a body field. Default: none.
+    #[serde(default)]
+    pub run_id_from: Option<String>,
+    /// standard-webhooks, hmac, token: the body field with the event's RFC 3339 time.
+    /// Default: the first of `timestamp`, `created_at`, `finished_at`, `modified_at`.
+    #[serde(default)]
+    pub time_from: Option<String>,
+    /// standard-webhooks, hmac, token: the body field with the event's error, if any.
+    #[serde(default)]
+    pub error_from: Option<String>,
+    /// standard-webhooks, hmac, token and the presets: the provider's words and the status
+    /// each means (`queued`, `running`, `paused`, `completed`, `failed`, `canceled`,
+    /// `timed_out`, `unknown`). A word is looked up whole, then by its last `.`-separated
+    /// part (`crawl.completed` finds `completed`). A preset's own table is extended by this.
+    #[serde(default)]
+    pub statuses: Option<BTreeMap<String, String>>,
+    /// standard-webhooks, hmac, token and the presets: event words that are the provider's
+    /// test ping (the envelope's `type` is then `webhook.test`).
+    #[serde(default)]
+    pub test_events: Option<Vec<String>>,
+}
+
+impl SourceConfig {
+    /// The optional keys this table sets, by their names in the table.
+    pub fn keys_set(&self) -> Vec<&'static str> {
+        let c = self;
+        [
+            ("tolerance_s", c.tolerance_s.is_some()),
+            ("auth", c.auth.is_some()),
+            ("signature_header", c.signature_header.is_some()),
+            ("algorithm", c.algorithm.is_some()),
+            ("encoding", c.encoding.is_some()),
+            ("signature_prefix", c.signature_prefix.is_some()),
+            ("signature_format", c.signature_format.is_some()),
+            ("message", c.message.is_some()),
+            ("timestamp_header", c.timestamp_header.is_some()),
+            ("secret_encoding", c.secret_encoding.is_some()),
+            ("id_from", c.id_from.is_some()),
+            ("event_from", c.event_from.is_some()),
+            ("run_id_from", c.run_id_from.is_some()),
+            ("time_from", c.time_from.is_some()),
+            ("error_from", c.error_from.is_some()),
+            ("statuses", c.statuses.is_some()),
+            ("test_events", c.test_events.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+
+    /// Refuses the keys this table sets that `provider` does not take (`allowed`), naming
+    /// the first one.
+    pub fn only(&self, provider: &str, allowed: &[&str]) -> Result<(), String> {
+        match self.keys_set().into_iter().find(|k| !allowed.contains(k)) {
+            None => Ok(()),
+            Some(key) => Err(format!("`{key}` does not apply to {provider} sources")),
+        }
+    }
+}
+
+/// Checks that `name` can be an HTTP header name, for keys naming headers.
+pub fn header_name(key: &str, name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if !name.is_empty() && name.bytes().all(is_header_name_byte) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("`{key}` = `{name}` is not a header name"))
+    }
 }
 
 /// The `SOURCES` table: source name to its (not yet validated) table. Each source is

@@ -6,6 +6,9 @@ use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::providers::{Delivery, Provider, Verified};
+/// Re-exported from [`crate::status`], where it lives so that providers need not import the
+/// envelope.
+pub use crate::status::Status;
 
 /// The CloudEvents `type` of a provider's test ping.
 pub const TEST_EVENT_TYPE: &str = "webhook.test";
@@ -13,45 +16,6 @@ pub const TEST_EVENT_TYPE: &str = "webhook.test";
 pub const DATA_CONTENT_TYPE: &str = "application/json";
 /// The content type an envelope is sent with.
 pub const CLOUDEVENTS_CONTENT_TYPE: &str = "application/cloudevents+json; charset=utf-8";
-
-/// A run's state in one vocabulary for every provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Queued,
-    Running,
-    Paused,
-    Completed,
-    Failed,
-    Canceled,
-    TimedOut,
-    /// A word the provider used that is not mapped; kept in `provider_status`.
-    Unknown,
-}
-
-impl Status {
-    /// The word used in `type` (`run.{status}`) and `data.status`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-            Status::Canceled => "canceled",
-            Status::TimedOut => "timed_out",
-            Status::Unknown => "unknown",
-        }
-    }
-
-    /// True when the run will not change again.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Completed | Status::Failed | Status::Canceled | Status::TimedOut
-        )
-    }
-}
 
 /// One normalized event (CONTRACT §4). [`Envelope::to_json`] writes it; `Deserialize`
 /// reads it back (an origin written in Rust can use this type).
@@ -306,35 +270,5 @@ mod tests {
         assert_ne!(id, envelope_id("skyvern", &format!("{short}y")));
         let huge = "é".repeat(30_000);
         assert!(envelope_id("browser-use", &huge).len() <= MAX_ID_BYTES);
-    }
-
-    #[test]
-    fn terminal_statuses() {
-        let terminal: Vec<_> = [
-            Status::Queued,
-            Status::Running,
-            Status::Paused,
-            Status::Completed,
-            Status::Failed,
-            Status::Canceled,
-            Status::TimedOut,
-            Status::Unknown,
-        ]
-        .into_iter()
-        .filter(|s| s.is_terminal())
-        .collect();
-        assert_eq!(
-            terminal,
-            [
-                Status::Completed,
-                Status::Failed,
-                Status::Canceled,
-                Status::TimedOut
-            ]
-        );
-        assert_eq!(
-            serde_json::to_string(&Status::TimedOut).unwrap(),
-            "\"timed_out\""
-        );
     }
 }

@@ -38,6 +38,15 @@ pub enum Error {
     /// The body is not JSON, or not the shape the provider sends.
     #[error("the body is not valid JSON: {detail}")]
     Malformed { detail: String },
+    /// The body's arrays and objects nest deeper than the one limit for every source
+    /// ([`crate::nesting::MAX_DEPTH`]): the envelope around it could not be parsed by many
+    /// origins (CPython's `json.loads`, serde_json).
+    #[error("the body nests arrays and objects more than {limit} levels deep, the limit for every source")]
+    TooDeep { limit: usize },
+    /// A header the event's id or status is read from is absent (not one that
+    /// authenticates: those are `MissingSignature`, `MissingTimestamp`, `MissingToken`).
+    #[error("no {header} header, which this source reads the event from")]
+    MissingHeader { header: &'static str },
     /// The body is JSON but lacks a field the event needs.
     #[error("the body has no `{field}` field, which this provider always sends")]
     MissingField { field: &'static str },
@@ -76,7 +85,7 @@ impl Error {
             | FutureTimestamp { .. }
             | MissingToken { .. }
             | BadToken => 401,
-            Malformed { .. } | MissingField { .. } => 400,
+            Malformed { .. } | TooDeep { .. } | MissingField { .. } | MissingHeader { .. } => 400,
             NotFound => 404,
             MethodNotAllowed { .. } => 405,
             TooLarge { .. } => 413,
@@ -111,7 +120,9 @@ impl Error {
             MissingToken { .. } => "missing_token",
             BadToken => "bad_token",
             Malformed { .. } => "malformed_json",
+            TooDeep { .. } => "too_deep",
             MissingField { .. } => "missing_field",
+            MissingHeader { .. } => "missing_header",
             TooLarge { .. } => "too_large",
             NotFound => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
@@ -143,6 +154,20 @@ impl Error {
     }
 }
 
+/// A body the canonical pass refused: [`Error::TooDeep`] when it stopped at the nesting
+/// limit, else [`Error::Malformed`] saying where.
+impl From<crate::canonical::CanonicalError> for Error {
+    fn from(e: crate::canonical::CanonicalError) -> Self {
+        if e.what == crate::canonical::TOO_DEEP {
+            Error::TooDeep {
+                limit: crate::nesting::MAX_DEPTH,
+            }
+        } else {
+            Error::malformed(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +186,12 @@ mod tests {
             (e.status(), e.kind(), e.reason()),
             (400, "malformed", "missing_field")
         );
+        let e = Error::TooDeep { limit: 128 };
+        assert_eq!(
+            (e.status(), e.kind(), e.reason()),
+            (400, "malformed", "too_deep")
+        );
+        assert!(e.to_string().contains("128 levels"), "{e}");
         let e = Error::TooLarge { limit: 10 };
         assert_eq!(e.status(), 413);
         let e = Error::Unavailable {

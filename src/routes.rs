@@ -1,6 +1,7 @@
 //! Routing: which of the Worker's routes a request is for (CONTRACT §1), decided from the
 //! method and path alone.
 
+use crate::admin::{AdminError, AdminRoute};
 use crate::error::Error;
 
 /// A request's route.
@@ -13,6 +14,10 @@ pub enum Route {
         source: String,
         token: Option<String>,
     },
+    /// Anything under `/admin/`: the admin route asked for, or why it is not one. Decided
+    /// only after the admin token: without `ADMIN_TOKEN` every admin path is a 404, and
+    /// without the right bearer a 401, whatever the path.
+    Admin(Result<AdminRoute, AdminError>),
 }
 
 /// Routes `method path`, or says why not: 404 for an unknown path, 405 for a known path
@@ -23,6 +28,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, Error> {
         method: method.to_owned(),
         allowed,
     };
+    if path.starts_with(crate::admin::ADMIN_PREFIX) {
+        return Ok(Route::Admin(crate::admin::route(method, path)));
+    }
     let path = path.split(['?', '#']).next().unwrap_or_default();
     if path == "/healthz" {
         return match method {
@@ -102,6 +110,15 @@ mod tests {
         assert_eq!(route("POST", "/in/a/b/c").unwrap_err().status(), 404);
         assert_eq!(route("GET", "/").unwrap_err().status(), 404);
         assert_eq!(route("POST", "/in/%ff").unwrap_err().status(), 404);
+        assert_eq!(
+            route("POST", "/admin/replay"),
+            Ok(Route::Admin(Ok(AdminRoute::Replay)))
+        );
+        assert_eq!(
+            route("PUT", "/admin/nothing"),
+            Ok(Route::Admin(Err(AdminError::NotFound)))
+        );
+        assert_eq!(route("GET", "/admin").unwrap_err().status(), 404);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `tests/canonical_ref.py` generates raw JSON text documents and, for each one, records
 //! what `json.dumps(json.loads(raw), separators=(",", ":"), sort_keys=True)` prints (or
 //! that CPython raises). Every document must come out byte for byte the same here, and
-//! every document CPython rejects must be an `Err` here.
+//! every document CPython rejects must be an `Err` here. Documents nested deeper than
+//! `edgehook::nesting::MAX_DEPTH` (which CPython parses) must be refused as too deep.
 //!
 //! `python3` (CPython 3.11+) must be on PATH: without it these tests fail, they do not skip.
 
@@ -41,6 +42,8 @@ struct Outcome {
     input_bytes: usize,
     at_least_8k: usize,
     mismatches: usize,
+    /// Valid for CPython but nested deeper than `nesting::MAX_DEPTH`: refused on purpose.
+    too_deep: usize,
     shown: Vec<Mismatch>,
 }
 
@@ -138,6 +141,14 @@ fn run_differential(seed: u64, count: usize, large: bool) -> Outcome {
                     None
                 }
             }
+            // Deeper than the one nesting limit: refused by design (CPython goes to ~990).
+            (Ok(_), Ok(Err(e)))
+                if e.what == edgehook::canonical::TOO_DEEP
+                    && edgehook::nesting::exceeds(&input, edgehook::nesting::MAX_DEPTH) =>
+            {
+                outcome.too_deep += 1;
+                None
+            }
             (Ok(exp), Ok(Err(e))) => Some(format!(
                 "python accepts it, Rust returned Err({e})\n  python: {}",
                 show_bytes(exp, 0, 300)
@@ -171,8 +182,14 @@ fn run_differential(seed: u64, count: usize, large: bool) -> Outcome {
     );
 
     println!(
-        "seed {seed}: {} documents ({} bytes), {} valid, {} python errors, {} mismatches",
-        outcome.checked, outcome.input_bytes, outcome.valid, outcome.errors, outcome.mismatches
+        "seed {seed}: {} documents ({} bytes), {} valid, {} python errors, {} deeper than \
+         the limit, {} mismatches",
+        outcome.checked,
+        outcome.input_bytes,
+        outcome.valid,
+        outcome.errors,
+        outcome.too_deep,
+        outcome.mismatches
     );
     outcome
 }

@@ -289,3 +289,68 @@ fn a_ten_mebibyte_delivery_goes_through_kv_byte_exact() {
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
 }
+
+/// How many deliveries the chaos test sends: `EDGEHOOK_CHAOS_N` (1000 for the figure in the
+/// issue's note), 200 by default to keep the test command short.
+fn chaos_n() -> usize {
+    std::env::var("EDGEHOOK_CHAOS_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200)
+}
+
+#[test]
+fn an_origin_failing_thirty_percent_of_the_time_loses_nothing() {
+    let options = edgehook::cli::origin::OriginOptions {
+        key: origin_key(),
+        fail_first: 0,
+        fail_percent: 30,
+        tolerance_s: 300,
+    };
+    let origin = edgehook::cli::origin::Origin::start("127.0.0.1:0", options, |_| {}).unwrap();
+    let mut setup = Setup::new(&origin.url());
+    // Ten quick retries: 0.3^11 is the chance that one event fails every attempt.
+    setup.retry_schedule_s = "1,1,1,1,1,1,1,1,1,1".into();
+    let worker = Worker::start(&setup);
+    let n = chaos_n();
+    let started = std::time::Instant::now();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let worker = &worker;
+                s.spawn(move || {
+                    (t..n)
+                        .step_by(4)
+                        .map(|i| {
+                            let p = delivery(worker, "skyvern", "completed", &format!("chaos-{i}"));
+                            let reply = post(&p);
+                            assert_eq!(reply.status, 202, "{}", reply.body);
+                            json(&reply)["id"].as_str().unwrap().to_owned()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let got = wait_for_envelopes(&origin, n, Duration::from_secs(120 + n as u64 / 5));
+    let arrived: std::collections::BTreeSet<String> = got
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = ids.iter().filter(|id| !arrived.contains(*id)).collect();
+    eprintln!(
+        "chaos: {n} accepted, {} arrived, {} lost, {} origin requests ({} answered 500), {:.1} s",
+        arrived.len(),
+        lost.len(),
+        origin.state.requests(),
+        origin.state.requests() as usize - got.len() - origin.state.duplicates() as usize,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(lost.is_empty(), "lost {}: {lost:?}", lost.len());
+    assert_eq!(arrived.len(), n);
+    assert!(worker.kv_keys("dead:").is_empty(), "nothing dead-lettered");
+}

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the other side refused (non-2xx answer, signature mismatch);
 //! 2 bad arguments or secret format; 3 the Worker could not be reached.
 
+pub mod dead_letters;
 pub mod origin;
 pub mod send;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::TokenAuth;
+use crate::config::{SourceConfig, TokenAuth};
 use crate::signing::WebhookKey;
 use send::Credential;
 
@@ -63,16 +64,20 @@ enum Command {
     Sign(SignArgs),
     /// Check Standard Webhooks headers against a body; exit 0 when they verify.
     Verify(VerifyArgs),
+    /// See, replay and drop the Worker's dead letters (its admin routes; needs ADMIN_TOKEN).
+    DeadLetters(dead_letters::DeadLettersArgs),
 }
 
 #[derive(Args)]
 struct SendArgs {
-    /// browser-use, skyvern or smartbrowse.
+    /// browser-use, skyvern, smartbrowse, standard-webhooks, hmac, token, browserbase,
+    /// firecrawl, anchor or apify.
     provider: String,
     /// The Worker's source URL, e.g. http://127.0.0.1:8787/in/skyvern.
     #[arg(long)]
     url: String,
-    /// browser-use webhook secret or skyvern API key.
+    /// The signing secret (browser-use, standard-webhooks and browserbase `whsec_…`,
+    /// firecrawl, anchor, hmac) or skyvern API key.
     #[arg(
         long,
         conflicts_with = "token",
@@ -80,13 +85,17 @@ struct SendArgs {
         hide_env_values = true
     )]
     secret: Option<String>,
-    /// smartbrowse token.
+    /// The token of smartbrowse, token and apify sources.
     #[arg(long, env = "EDGEHOOK_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Where the smartbrowse token goes: path, bearer or header:<Header-Name>.
+    /// Where the token goes: path, bearer or header:<Header-Name>.
     #[arg(long, default_value = "path")]
     auth: String,
-    /// The run's status or event (finished, completed, failed, ...; browser-use "test" sends its test ping).
+    /// The source's table as JSON, for an hmac source (how it signs), e.g.
+    /// '{"signature_header":"X-Hub-Signature-256","signature_prefix":"sha256="}'.
+    #[arg(long)]
+    config: Option<String>,
+    /// The run's status or event (finished, idle, completed, failed, SUCCEEDED, ...; browser-use "test" sends its test ping).
     #[arg(long)]
     status: Option<String>,
     /// Send this file's bytes as the body instead of a generated one ("-" for stdin).
@@ -117,6 +126,9 @@ struct OriginArgs {
     /// Answer 500 to the first N requests, to watch the queue retry.
     #[arg(long, default_value_t = 0)]
     fail: u32,
+    /// Then answer 500 to P percent of requests, picked pseudo-randomly: an unreliable origin.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    fail_percent: u8,
     /// Print each envelope indented instead of on one line.
     #[arg(long)]
     pretty: bool,
@@ -127,10 +139,15 @@ struct SignArgs {
     /// The secret: whsec_<base64> for Standard Webhooks, else the provider's key.
     #[arg(long, env = "EDGEHOOK_SECRET", hide_env_values = true)]
     secret: String,
-    /// Sign as this provider (browser-use, skyvern) instead of Standard Webhooks.
+    /// Sign as this provider (any that signs: browser-use, skyvern, standard-webhooks,
+    /// browserbase, firecrawl, anchor, hmac with --config) instead of Standard Webhooks.
     #[arg(long)]
     provider: Option<String>,
-    /// Standard Webhooks message id (webhook-id).
+    /// With --provider hmac: the source's table as JSON (see `send --config`).
+    #[arg(long)]
+    config: Option<String>,
+    /// Standard Webhooks message id (webhook-id; also with --provider standard-webhooks or
+    /// browserbase).
     #[arg(long, default_value = "msg_edgehook")]
     id: String,
     /// Unix seconds to sign at (default: now).
@@ -171,6 +188,7 @@ pub fn main() -> ExitCode {
         Command::Origin(a) => run_origin(a),
         Command::Sign(a) => run_sign(a),
         Command::Verify(a) => run_verify(a),
+        Command::DeadLetters(a) => dead_letters::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -209,6 +227,23 @@ pub fn parse_key(secret: &str) -> Result<WebhookKey, CliError> {
     WebhookKey::from_whsec(secret).map_err(|e| CliError::Usage(format!("bad secret: {e}")))
 }
 
+/// A source's table given as JSON text (`--config`).
+fn parse_table(json: Option<&str>) -> Result<Option<SourceConfig>, CliError> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let mut value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| CliError::Usage(format!("--config is not JSON: {e}")))?;
+    // `provider` and `secrets` are the command's own arguments; fill them in if absent.
+    if let Some(table) = value.as_object_mut() {
+        table.entry("provider").or_insert("hmac".into());
+        table.entry("secrets").or_insert(serde_json::json!([]));
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| CliError::Usage(format!("--config: {e}")))
+}
+
 fn run_send(a: SendArgs) -> Result<(), CliError> {
     let credential = match (a.secret, a.token) {
         (Some(s), None) => Credential::Secret(s),
@@ -218,7 +253,7 @@ fn run_send(a: SendArgs) -> Result<(), CliError> {
         },
         _ => {
             return Err(CliError::Usage(
-                "give --secret (browser-use, skyvern) or --token (smartbrowse)".into(),
+                "give --secret (a signing provider) or --token (smartbrowse, token, apify)".into(),
             ))
         }
     };
@@ -234,7 +269,9 @@ fn run_send(a: SendArgs) -> Result<(), CliError> {
             send::sample_body(&a.provider, status, &run_id, now)?.into_bytes()
         }
     };
-    let mut prepared = send::prepare(&a.provider, &a.url, &credential, body, now)?;
+    let table = parse_table(a.config.as_deref())?;
+    let mut prepared =
+        send::prepare_with(&a.provider, table.as_ref(), &a.url, &credential, body, now)?;
     if a.tamper {
         send::tamper(&mut prepared, &a.provider, &run_id);
     }
@@ -258,6 +295,7 @@ fn run_origin(a: OriginArgs) -> Result<(), CliError> {
     let options = origin::OriginOptions {
         key,
         fail_first: a.fail,
+        fail_percent: a.fail_percent,
         tolerance_s: crate::signing::DEFAULT_TOLERANCE_S,
     };
     let server = origin::Origin::start(&a.listen, options, move |verdict| match verdict {
@@ -273,7 +311,7 @@ fn run_origin(a: OriginArgs) -> Result<(), CliError> {
             eprintln!("duplicate {id}: already received, answered 200")
         }
         origin::Verdict::FailedOnPurpose(n) => {
-            eprintln!("request {n}: answered 500 on purpose (--fail)")
+            eprintln!("request {n}: answered 500 on purpose (--fail, --fail-percent)")
         }
         origin::Verdict::Refused(why) => eprintln!("refused: {why}"),
     })
@@ -291,15 +329,25 @@ fn run_sign(a: SignArgs) -> Result<(), CliError> {
     let body = read_body(a.body.as_deref())?;
     let ts = a.timestamp.unwrap_or_else(now_s);
     match a.provider.as_deref() {
-        None => {
+        // Standard Webhooks senders: the same three headers, with the given --id.
+        None
+        | Some(crate::providers::standard_webhooks::NAME)
+        | Some(crate::providers::browserbase::NAME) => {
             let key = parse_key(&a.secret)?;
             for (name, value) in key.headers(&a.id, ts, &body) {
                 println!("{name}: {value}");
             }
         }
+        Some(provider) if send::takes_token(provider) => {
+            return Err(CliError::Usage(format!(
+                "{provider} deliveries are not signed (they carry a token): nothing to sign"
+            )))
+        }
         Some(provider) => {
-            let prepared = send::prepare(
+            let table = parse_table(a.config.as_deref())?;
+            let prepared = send::prepare_with(
                 provider,
+                table.as_ref(),
                 "http://localhost",
                 &Credential::Secret(a.secret),
                 body,

@@ -1,14 +1,22 @@
 //! `edgehook origin`: a small origin that checks what edgehook forwards the way a real one
 //! should: verify the Standard Webhooks signature, drop repeats of a `webhook-id`, and show
-//! each envelope. `fail_first` makes it answer 500 to its first requests, to watch retries.
+//! each envelope. `fail_first` makes it answer 500 to its first requests, and `fail_percent`
+//! to a share of all of them, to watch retries.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tiny_http::{Header, Response, Server};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::runtime::Runtime;
 
 use crate::signing::{WebhookKey, DEFAULT_TOLERANCE_S, HEADER_WEBHOOK_ID};
 
@@ -19,6 +27,9 @@ pub struct OriginOptions {
     pub key: WebhookKey,
     /// Answer 500 to this many requests first.
     pub fail_first: u32,
+    /// Then answer 500 to this share of requests, in percent, picked pseudo-randomly (the
+    /// same requests on every run): an unreliable origin.
+    pub fail_percent: u8,
     /// Timestamp tolerance, seconds.
     pub tolerance_s: u64,
 }
@@ -80,8 +91,16 @@ impl OriginState {
 pub struct Origin {
     pub addr: SocketAddr,
     pub state: Arc<OriginState>,
-    server: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    /// Serves every connection as its own task, so a burst is answered at once.
+    runtime: Option<Runtime>,
+}
+
+/// What each connection's task shares: the options, the state and the report callback
+/// (behind a mutex, so that reports are never interleaved).
+struct Shared<R> {
+    options: OriginOptions,
+    state: Arc<OriginState>,
+    report: Mutex<R>,
 }
 
 impl Origin {
@@ -92,61 +111,31 @@ impl Origin {
         options: OriginOptions,
         report: impl Fn(&Verdict) + Send + 'static,
     ) -> std::io::Result<Origin> {
-        let server = Arc::new(Server::http(listen).map_err(std::io::Error::other)?);
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
-        let state = Arc::new(OriginState::default());
-        let thread = {
-            let (server, state) = (server.clone(), state.clone());
-            std::thread::spawn(move || {
-                for mut request in server.incoming_requests() {
-                    let n = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
-                    let mut body = Vec::new();
-                    let read = request.as_reader().read_to_end(&mut body);
-                    let headers: Vec<(String, String)> = request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_owned(),
-                            )
-                        })
-                        .collect();
-                    let verdict = match read {
-                        Err(e) => Verdict::Refused(format!("could not read the body: {e}")),
-                        Ok(_) if n <= options.fail_first => Verdict::FailedOnPurpose(n),
-                        Ok(_) => judge(&options, &state, &headers, &body),
-                    };
-                    let (status, text) = match &verdict {
-                        Verdict::Accepted { .. } => (200, "{\"ok\":true}".to_owned()),
-                        Verdict::Duplicate(_) => {
-                            (200, "{\"ok\":true,\"duplicate\":true}".to_owned())
-                        }
-                        Verdict::FailedOnPurpose(_) => (
-                            500,
-                            "{\"error\":\"failing on purpose (--fail)\"}".to_owned(),
-                        ),
-                        Verdict::Refused(why) => {
-                            (401, serde_json::json!({"error": why}).to_string())
-                        }
-                    };
-                    report(&verdict);
-                    let mut response = Response::from_string(text).with_status_code(status);
-                    if let Ok(h) = Header::from_bytes("content-type", "application/json") {
-                        response.add_header(h);
-                    }
-                    let _ = request.respond(response);
-                }
-            })
+        // Bound here, so a busy port is this call's error, not a background task's.
+        let listener = std::net::TcpListener::bind(listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("edgehook-origin")
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
         };
+        let state = Arc::new(OriginState::default());
+        let shared = Arc::new(Shared {
+            options,
+            state: state.clone(),
+            report: Mutex::new(report),
+        });
+        runtime.spawn(accept_loop(listener, shared));
         Ok(Origin {
             addr,
             state,
-            server,
-            thread: Some(thread),
+            runtime: Some(runtime),
         })
     }
 
@@ -158,11 +147,96 @@ impl Origin {
 
 impl Drop for Origin {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        // Drops the listener and every connection: the port is free when this returns.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(5));
         }
     }
+}
+
+/// Accepts connections until the runtime stops, each served by a task of its own.
+async fn accept_loop<R>(listener: tokio::net::TcpListener, shared: Arc<Shared<R>>)
+where
+    R: Fn(&Verdict) + Send + 'static,
+{
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors and the like: wait a little rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(answer(&shared, request).await) }
+            });
+            // A client that hangs up mid-request is its own business.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Reads one request, judges it, reports the verdict and answers.
+async fn answer<R>(shared: &Shared<R>, request: Request<Incoming>) -> Response<Full<Bytes>>
+where
+    R: Fn(&Verdict) + Send + 'static,
+{
+    let (options, state) = (&shared.options, &shared.state);
+    let n = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let verdict = match request.into_body().collect().await {
+        Err(e) => Verdict::Refused(format!("could not read the body: {e}")),
+        Ok(_) if n <= options.fail_first || fails_by_chance(n, options.fail_percent) => {
+            Verdict::FailedOnPurpose(n)
+        }
+        Ok(body) => judge(options, state, &headers, &body.to_bytes()),
+    };
+    let (status, text) = match &verdict {
+        Verdict::Accepted { .. } => (StatusCode::OK, "{\"ok\":true}".to_owned()),
+        Verdict::Duplicate(_) => (
+            StatusCode::OK,
+            "{\"ok\":true,\"duplicate\":true}".to_owned(),
+        ),
+        Verdict::FailedOnPurpose(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{\"error\":\"failing on purpose (--fail, --fail-percent)\"}".to_owned(),
+        ),
+        Verdict::Refused(why) => (
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": why}).to_string(),
+        ),
+    };
+    if let Ok(report) = shared.report.lock() {
+        report(&verdict);
+    }
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Whether request `n` is one of the `percent` in a hundred that fail: a multiplicative hash
+/// of `n`, so the pattern looks random but is the same on every run.
+fn fails_by_chance(n: u32, percent: u8) -> bool {
+    let spread = n.wrapping_mul(0x9E37_79B1).rotate_right(16);
+    spread % 100 < u32::from(percent)
 }
 
 fn judge(
@@ -217,6 +291,7 @@ impl Default for OriginOptions {
         OriginOptions {
             key: WebhookKey::from_bytes(b"edgehook-default-origin-key").expect("a non-empty key"),
             fail_first: 0,
+            fail_percent: 0,
             tolerance_s: DEFAULT_TOLERANCE_S,
         }
     }
@@ -239,11 +314,23 @@ mod tests {
     }
 
     #[test]
+    fn a_share_of_requests_fails_by_chance() {
+        let failed = (1..=10_000).filter(|&n| fails_by_chance(n, 30)).count();
+        assert!((2_800..=3_200).contains(&failed), "{failed}");
+        assert_eq!((1..=1000).filter(|&n| fails_by_chance(n, 0)).count(), 0);
+        assert_eq!(
+            (1..=1000).filter(|&n| fails_by_chance(n, 100)).count(),
+            1000
+        );
+    }
+
+    #[test]
     fn verifies_dedups_and_fails_on_purpose() {
         let key = WebhookKey::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let opts = OriginOptions {
             key: key.clone(),
             fail_first: 1,
+            fail_percent: 0,
             tolerance_s: 300,
         };
         let origin = Origin::start("127.0.0.1:0", opts, |_| {}).unwrap();
@@ -268,5 +355,70 @@ mod tests {
             vec![serde_json::json!({"id": "a"})]
         );
         assert_eq!((origin.state.requests(), origin.state.refused()), (4, 1));
+    }
+
+    /// A burst of new connections is served at once, not in rounds: 100 signed deliveries
+    /// from 100 threads, released together, are all accepted and answered within 1 s.
+    #[test]
+    fn a_burst_of_100_deliveries_is_answered_within_a_second() {
+        const N: usize = 100;
+        let key = WebhookKey::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let opts = OriginOptions {
+            key: key.clone(),
+            fail_first: 0,
+            fail_percent: 0,
+            tolerance_s: 300,
+        };
+        let origin = Origin::start("127.0.0.1:0", opts, |_| {}).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let start = Arc::new(std::sync::Barrier::new(N + 1));
+        let threads: Vec<_> = (0..N)
+            .map(|i| {
+                let (url, start) = (origin.url(), start.clone());
+                let body = format!("{{\"id\":\"burst-{i}\"}}");
+                let id = format!("msg_burst_{i}");
+                let signed: Vec<(&str, String)> =
+                    key.headers(&id, now, body.as_bytes()).into_iter().collect();
+                std::thread::spawn(move || {
+                    // Each thread its own agent, so its own connection, which it keeps open
+                    // after the answer as a pooling client (the Worker's fetch) does.
+                    // A server that makes a new connection wait fails here, not by hanging.
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(5))
+                        .build();
+                    let mut req = agent.post(&url);
+                    for (k, v) in &signed {
+                        req = req.set(k, v);
+                    }
+                    start.wait();
+                    let status = match req.send_string(&body) {
+                        Ok(r) => {
+                            let status = r.status();
+                            // Read to the end, so the connection goes back to the pool.
+                            let _ = r.into_string();
+                            status
+                        }
+                        Err(ureq::Error::Status(s, _)) => s,
+                        Err(e) => panic!("{e}"),
+                    };
+                    (status, agent)
+                })
+            })
+            .collect();
+        start.wait();
+        let began = std::time::Instant::now();
+        let answers: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let took = began.elapsed();
+        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, vec![200; N]);
+        assert_eq!(origin.state.accepted().len(), N, "every delivery is new");
+        assert_eq!(origin.state.requests(), N as u32);
+        assert!(
+            took < Duration::from_secs(1),
+            "{N} deliveries took {took:?}"
+        );
     }
 }

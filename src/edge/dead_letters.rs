@@ -1,16 +1,21 @@
-//! Dead letters: events the origin never took, kept in KV under `dead:{source}:{id}` with
-//! no expiry. The entry's value is the envelope as it would be delivered; its metadata is a
-//! [`DeadLetter`] (when, after how many attempts, and the last error), so a listing reads
-//! no values.
+//! Dead letters: events the origin never took, kept in KV with no expiry, in the layout
+//! [`crate::admin`] describes: `dead:{source}:{id}` holds the envelope as it would be
+//! delivered, with a [`DeadLetter`] (when, after how many attempts, and the last error) as
+//! its metadata, and two index entries carrying the same metadata list them newest first,
+//! so a listing reads no values. Also the admin routes' KV side: list, read, remove.
 
+use worker::kv::KvStore;
 use worker::Env;
 
 use super::kv;
 use super::queue::{attempts, envelope_json, parse_message, RawMessage};
-use crate::forward::{kv_key, DeadLetter, QueueMessage};
+use crate::admin::{index_keys_of, letter_key};
+use crate::forward::{DeadLetter, QueueMessage};
 
 /// Keeps a message's envelope as a dead letter; `Ok` with its KV key. An envelope that was
-/// kept by reference is copied in whole, since its body entry expires.
+/// kept by reference is copied in whole, since its body entry expires. The envelope is
+/// written before its index entries, so a listed dead letter can always be read; a dead
+/// letter kept before (a replay that died again) loses its old index entries.
 pub(super) async fn keep(
     env: &Env,
     message: &QueueMessage,
@@ -18,9 +23,101 @@ pub(super) async fn keep(
 ) -> Result<String, String> {
     let (source, id) = message.source_and_id();
     let envelope = envelope_json(env, message).await?;
-    let key = kv_key("dead", source, id);
+    let key = letter_key(source, id);
+    let store = kv(env).map_err(|e| e.to_string())?;
+    let before = metadata(&store, &key).await.ok().flatten();
     put(env, &key, envelope, letter).await?;
+    for index in index_keys_of(letter).into_iter().flatten() {
+        put(env, &index, String::new(), letter).await?;
+    }
+    if let Some(old) = before.filter(|old| old.dead_at != letter.dead_at) {
+        for index in index_keys_of(&old).into_iter().flatten() {
+            let _ = store.delete(&index).await; // best effort: a stale entry, not a loss
+        }
+    }
     Ok(key)
+}
+
+/// The record kept with the dead letter under `key`, if there is one.
+async fn metadata(store: &KvStore, key: &str) -> Result<Option<DeadLetter>, String> {
+    let (_, meta) = store
+        .get(key)
+        .text_with_metadata::<DeadLetter>()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(meta)
+}
+
+/// A dead letter's envelope and record; `None` when there is no such dead letter.
+pub(super) async fn get(
+    env: &Env,
+    source: &str,
+    id: &str,
+) -> Result<Option<(String, Option<DeadLetter>)>, String> {
+    let store = kv(env).map_err(|e| e.to_string())?;
+    let (value, meta) = store
+        .get(&letter_key(source, id))
+        .text_with_metadata::<DeadLetter>()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(value.map(|v| (v, meta)))
+}
+
+/// One page of index entries under `prefix`: (key, metadata) pairs, whether the list is
+/// complete, and KV's cursor for the next page.
+pub(super) struct Page {
+    pub keys: Vec<(String, Option<serde_json::Value>)>,
+    pub complete: bool,
+    pub cursor: Option<String>,
+}
+
+pub(super) async fn list(
+    env: &Env,
+    prefix: &str,
+    limit: u32,
+    cursor: Option<String>,
+) -> Result<Page, String> {
+    let store = kv(env).map_err(|e| e.to_string())?;
+    let mut list = store.list().prefix(prefix.to_owned()).limit(limit.into());
+    if let Some(c) = cursor {
+        list = list.cursor(c);
+    }
+    let page = list.execute().await.map_err(|e| e.to_string())?;
+    Ok(Page {
+        keys: page
+            .keys
+            .into_iter()
+            .map(|k| (k.name, k.metadata))
+            .collect(),
+        complete: page.list_complete,
+        cursor: page.cursor,
+    })
+}
+
+/// Removes the dead letter `letter` describes: its index entries (and `stale`, an index
+/// entry that led here), then the envelope, unless it died again meanwhile (a newer
+/// record), so a replay that failed again at once is not lost.
+pub(super) async fn remove(
+    env: &Env,
+    letter: &DeadLetter,
+    stale: Option<&str>,
+) -> Result<(), String> {
+    let store = kv(env).map_err(|e| e.to_string())?;
+    let index = index_keys_of(letter).unwrap_or_default();
+    for key in index.iter().map(String::as_str).chain(stale) {
+        store.delete(key).await.map_err(|e| e.to_string())?;
+    }
+    let key = letter_key(&letter.source, &letter.id);
+    match metadata(&store, &key).await? {
+        Some(now) if now.dead_at != letter.dead_at => Ok(()),
+        _ => store.delete(&key).await.map_err(|e| e.to_string()),
+    }
+}
+
+/// Removes an index entry that leads to no dead letter.
+pub(super) async fn remove_index(env: &Env, key: &str) -> Result<(), String> {
+    let store = kv(env).map_err(|e| e.to_string())?;
+    store.delete(key).await.map_err(|e| e.to_string())
 }
 
 /// Keeps a message that is not an edgehook message, as it came, so nothing is dropped

@@ -54,6 +54,7 @@ async fn fetch(
             let body = serde_json::json!({"ok": true, "version": env!("CARGO_PKG_VERSION")});
             return respond(200, &body.to_string(), None);
         }
+        Ok(Route::Admin(admin)) => return super::admin::handle(req, env, admin, started).await,
         Ok(Route::Ingest { source, token }) => {
             let at = Ingest {
                 env,

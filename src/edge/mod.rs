@@ -2,11 +2,13 @@
 //! concern: [`fetch`] (route, verify, dedup in KV, hand on, mark seen, answer, log),
 //! [`config`] (the configuration, read once per isolate), [`crypto`] (`crypto.subtle`
 //! hashing), [`queue`] (enqueue, and the consumer that delivers to the origin on the retry
-//! schedule) and [`dead_letters`] (what the origin never took).
+//! schedule), [`dead_letters`] (what the origin never took) and [`admin`] (the admin
+//! routes: list, show, replay and drop dead letters).
 //!
 //! Everything it decides is decided by the pure modules; this folder moves bytes between them
 //! and the runtime's KV, Queues and `fetch`, and reads the clock.
 
+mod admin;
 mod config;
 mod crypto;
 mod dead_letters;

@@ -6,9 +6,9 @@
 use super::{check_timestamp, Delivery, Facts, HmacKeys, Prepared, Provider, Verified};
 use crate::canonical::Canonicalizer;
 use crate::config::SourceConfig;
-use crate::envelope::Status;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::status::Status;
 
 /// The name in `provider = "browser-use"`.
 pub const NAME: &str = "browser-use";
@@ -31,9 +31,7 @@ pub struct BrowserUse {
 impl BrowserUse {
     /// Builds the verifier, refusing options that do not apply.
     pub fn new(cfg: &SourceConfig, secrets: &[Secret]) -> Result<Self, String> {
-        if cfg.auth.is_some() {
-            return Err("`auth` is only for smartbrowse sources".into());
-        }
+        cfg.only(NAME, &["tolerance_s"])?;
         Ok(BrowserUse {
             keys: HmacKeys::new(secrets)?,
             tolerance_s: cfg.tolerance_s.unwrap_or(DEFAULT_TOLERANCE_S),
@@ -59,14 +57,19 @@ const TIMESTAMP: usize = 1;
 const TASK_ID: usize = 2;
 const STATUS: usize = 3;
 
-/// Browser Use's task statuses in the shared vocabulary.
+/// Browser Use's statuses in the shared vocabulary: the v2 task words (`initializing`,
+/// `started`, `paused`, `finished`, `stopped`) and the v3 session words (`created`, `running`,
+/// `idle`, `stopped`, `timed_out`, `error`; `idle` is how v3 reports a finished task, the
+/// session then waiting for the next one).
 pub fn status(word: &str) -> Status {
     match word {
-        "initializing" => Status::Queued,
+        "initializing" | "created" => Status::Queued,
         "started" | "running" => Status::Running,
         "paused" => Status::Paused,
-        "finished" => Status::Completed,
+        "finished" | "idle" => Status::Completed,
         "stopped" => Status::Canceled,
+        "error" => Status::Failed,
+        "timed_out" => Status::TimedOut,
         _ => Status::Unknown,
     }
 }
@@ -100,7 +103,7 @@ impl Provider for BrowserUse {
             .with_borrow_mut(|c| {
                 c.canonicalize_capturing(delivery.body, &mut message, &FIELDS, &mut found)
             })
-            .map_err(Error::malformed)?;
+            .map_err(Error::from)?;
         let fields = found
             .into_iter()
             .map(|r| r.map(|r| &delivery.body[r]))

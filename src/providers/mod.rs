@@ -1,6 +1,7 @@
 //! The providers, one file each behind the small [`Provider`] trait, built from a source's
-//! configuration by [`build`]. Adding a provider is one new file, its name in [`KNOWN`] and one
-//! arm in [`build`].
+//! configuration by [`build`]. Adding a provider is one new file, its name in [`BUILT_IN`] and
+//! one arm in `build_base`; adding a preset of a generic provider (`standard-webhooks`, `hmac`,
+//! `token`) is one new file holding a [`Preset`] and its name in [`PRESETS`].
 //!
 //! A provider does two things: it decides whether a delivery is authentic and fresh
 //! ([`Provider::prepare`], finished by [`Provider::verify`] or the edge; the only way to get a
@@ -13,22 +14,55 @@
 //! which runs on the runtime's native code where wasm has no SHA instructions); then the
 //! crate-private `Prepared::check` and `Authentic::finish` decide.
 
+pub mod anchor;
+pub mod apify;
 pub mod browser_use;
+pub mod browserbase;
+pub mod fields;
+pub mod firecrawl;
+pub mod hmac;
+pub mod preset;
 pub mod skyvern;
 pub mod smartbrowse;
+pub mod standard_webhooks;
+pub mod token;
 
-use hmac::{Hmac, Mac};
+use ::hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::config::{resolve_secrets, ConfigError, SourceConfig};
-use crate::envelope::Status;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::status::Status;
+pub use preset::Preset;
 
-/// The providers [`build`] knows, by the name used in `provider = "…"`.
-pub const KNOWN: [&str; 3] = [browser_use::NAME, skyvern::NAME, smartbrowse::NAME];
+/// The providers with a file of their own, by the name used in `provider = "…"`.
+pub const BUILT_IN: [&str; 6] = [
+    browser_use::NAME,
+    skyvern::NAME,
+    smartbrowse::NAME,
+    standard_webhooks::NAME,
+    hmac::NAME,
+    token::NAME,
+];
+
+/// The presets: a generic provider's settings filled in for one sender.
+pub const PRESETS: [Preset; 4] = [
+    browserbase::PRESET,
+    firecrawl::PRESET,
+    anchor::PRESET,
+    apify::PRESET,
+];
+
+/// Every name [`build`] knows: [`BUILT_IN`], then [`PRESETS`].
+pub fn known() -> Vec<&'static str> {
+    BUILT_IN
+        .into_iter()
+        .chain(PRESETS.iter().map(|p| p.name))
+        .collect()
+}
 
 /// What every provider can do.
 pub trait Provider: Send + Sync {
@@ -69,7 +103,7 @@ pub trait Provider: Send + Sync {
 }
 
 /// Builds source `source_name`'s provider from its table, resolving its secrets through
-/// `secret`. Every problem is a [`ConfigError`] naming the source.
+/// `secret`. Every problem is a [`ConfigError`] naming the source (and the key at fault).
 pub fn build(
     source_name: &str,
     cfg: &SourceConfig,
@@ -79,22 +113,63 @@ pub fn build(
         source_name: source_name.to_owned(),
         problem,
     };
-    if !KNOWN.contains(&cfg.provider.as_str()) {
+    let name = cfg.provider.as_str();
+    let preset = PRESETS.iter().find(|p| p.name == name);
+    let Some(built_in) = BUILT_IN
+        .into_iter()
+        .find(|n| *n == name)
+        .or(preset.map(|p| p.name))
+    else {
         return Err(problem(format!(
-            "unknown provider `{}`; known: {}",
-            cfg.provider,
-            KNOWN.join(", ")
+            "unknown provider `{name}`; known: {}",
+            known().join(", ")
         )));
-    }
-    let secrets = resolve_secrets(source_name, &cfg.secrets, secret)?;
-    let provider: Box<dyn Provider> = match cfg.provider.as_str() {
-        browser_use::NAME => {
-            Box::new(browser_use::BrowserUse::new(cfg, &secrets).map_err(problem)?)
-        }
-        skyvern::NAME => Box::new(skyvern::Skyvern::new(cfg, &secrets).map_err(problem)?),
-        _ => Box::new(smartbrowse::SmartBrowse::new(cfg, secrets).map_err(problem)?),
     };
-    Ok(provider)
+    let secrets = resolve_secrets(source_name, &cfg.secrets, secret)?;
+    match preset {
+        Some(p) => p.build(cfg, &secrets),
+        None => build_base(built_in, built_in, cfg, &secrets),
+    }
+    .map_err(problem)
+}
+
+/// Builds provider `base` from a complete table, named `name` (a preset's name, or `base`).
+pub(crate) fn build_base(
+    base: &str,
+    name: &'static str,
+    cfg: &SourceConfig,
+    secrets: &[Secret],
+) -> Result<Box<dyn Provider>, String> {
+    Ok(match base {
+        browser_use::NAME => Box::new(browser_use::BrowserUse::new(cfg, secrets)?),
+        skyvern::NAME => Box::new(skyvern::Skyvern::new(cfg, secrets)?),
+        smartbrowse::NAME => Box::new(smartbrowse::SmartBrowse::new(cfg, secrets.to_vec())?),
+        standard_webhooks::NAME => Box::new(standard_webhooks::StandardWebhooks::new(
+            name, cfg, secrets,
+        )?),
+        hmac::NAME => Box::new(hmac::HmacProvider::new(name, cfg, secrets)?),
+        token::NAME => Box::new(token::Token::new(name, cfg, secrets.to_vec())?),
+        other => return Err(format!("`{other}` is not a provider a preset can build on")),
+    })
+}
+
+/// A name from configuration (a header or field) as the `&'static str` that errors carry.
+/// Each distinct name is kept once for the life of the process; only configuration reaches
+/// here (when a provider is built), never a delivery, so there are a handful.
+pub(crate) fn intern(name: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(kept) = names.get(name) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(kept);
+    kept
 }
 
 /// Request headers, looked up without regard to case. The edge copies them in; the core
@@ -144,30 +219,38 @@ pub struct Delivery<'a> {
 
 /// A delivery that passed every check that needs no hashing, and what is left to hash: an
 /// HMAC-SHA256 of [`Prepared::message`] under each of the provider's keys, which
-/// `Prepared::check` compares with the presented signature.
+/// `Prepared::check` compares with each presented signature (any may match).
 #[derive(Debug)]
 pub struct Prepared<'a> {
     body: &'a [u8],
-    /// The presented MAC and the header it came in; `None` when the provider checked a token.
-    tag: Option<([u8; 32], &'static str)>,
+    /// The presented MACs and the header they came in; `None` when the provider checked a
+    /// token, or finished a MAC the Worker cannot hash with `crypto.subtle` itself.
+    tags: Option<(Vec<[u8; 32]>, &'static str)>,
     /// The signed message when it is not the body (browser-use: `{timestamp}.{canonical}`).
     message: Option<Vec<u8>>,
     /// Where in the message the natural id's digest input starts, when the id is a digest.
     digest_from: Option<usize>,
     fields: Vec<Option<&'a [u8]>>,
     body_is_json: bool,
+    /// The natural id, when a header carries it (standard-webhooks: `webhook-id`).
+    id: Option<&'a str>,
+    /// Header values the provider's `describe` reads, in the order it asked for them.
+    headers: Vec<Option<&'a str>>,
 }
 
 impl<'a> Prepared<'a> {
-    /// A delivery authenticated already (by token): nothing to hash.
+    /// A delivery authenticated already (by token, or by a MAC finished natively): nothing
+    /// to hash.
     pub(crate) fn authenticated(body: &'a [u8]) -> Self {
         Prepared {
             body,
-            tag: None,
+            tags: None,
             message: None,
             digest_from: None,
             fields: Vec::new(),
             body_is_json: false,
+            id: None,
+            headers: Vec::new(),
         }
     }
 
@@ -177,10 +260,28 @@ impl<'a> Prepared<'a> {
         signature_hex: &str,
         header: &'static str,
     ) -> Result<Self, Error> {
-        Ok(Prepared {
-            tag: Some((decode_tag(signature_hex, header)?, header)),
+        Ok(Self::signed(
+            body,
+            vec![decode_tag(signature_hex, header)?],
+            header,
+            None,
+        ))
+    }
+
+    /// A delivery signed over `message` (the body when `None`), presenting `tags` in
+    /// `header`: it is authentic when any of them is the MAC under any key. No tag at all
+    /// (none could be decoded) refuses it as a bad signature.
+    pub(crate) fn signed(
+        body: &'a [u8],
+        tags: Vec<[u8; 32]>,
+        header: &'static str,
+        message: Option<Vec<u8>>,
+    ) -> Self {
+        Prepared {
+            tags: Some((tags, header)),
+            message,
             ..Self::authenticated(body)
-        })
+        }
     }
 
     /// A delivery whose signed `message` is made from the body (browser-use), with what the
@@ -196,18 +297,34 @@ impl<'a> Prepared<'a> {
         body_is_json: bool,
     ) -> Result<Self, Error> {
         Ok(Prepared {
-            body,
-            tag: Some((decode_tag(signature_hex, header)?, header)),
-            message: Some(message),
             digest_from: Some(digest_from),
             fields,
             body_is_json,
+            ..Self::signed(
+                body,
+                vec![decode_tag(signature_hex, header)?],
+                header,
+                Some(message),
+            )
         })
+    }
+
+    /// With the natural id a header carries.
+    pub(crate) fn with_id(self, id: &'a str) -> Self {
+        Prepared {
+            id: Some(id),
+            ..self
+        }
+    }
+
+    /// With the header values the provider's `describe` will read.
+    pub(crate) fn with_headers(self, headers: Vec<Option<&'a str>>) -> Self {
+        Prepared { headers, ..self }
     }
 
     /// Whether a MAC must be computed (else `Prepared::check` takes no MACs).
     pub fn needs_mac(&self) -> bool {
-        self.tag.is_some()
+        self.tags.is_some()
     }
 
     /// The bytes the provider signed.
@@ -220,14 +337,15 @@ impl<'a> Prepared<'a> {
         self.digest_from.map(|from| &self.message()[from..])
     }
 
-    /// Whether one of `macs` is the presented MAC (compared in constant time); true when
-    /// there is none to compare.
+    /// Whether one of `macs` is one of the presented MACs (compared in constant time, every
+    /// pair); true when there is none to compare.
     pub(crate) fn matches(&self, macs: &[[u8; 32]]) -> bool {
-        match &self.tag {
+        match &self.tags {
             None => true,
-            Some((tag, _)) => macs
+            Some((tags, _)) => macs
                 .iter()
-                .fold(subtle::Choice::from(0), |acc, mac| acc | mac.ct_eq(tag))
+                .flat_map(|mac| tags.iter().map(move |tag| mac.ct_eq(tag)))
+                .fold(subtle::Choice::from(0), |acc, eq| acc | eq)
                 .into(),
         }
     }
@@ -244,14 +362,16 @@ impl<'a> Prepared<'a> {
         authentic.finish(digest)
     }
 
-    /// Compares the presented MAC, in constant time, with `macs`: the HMAC-SHA256 of
-    /// [`Prepared::message`] under each key. Crate-private: passing the presented tag back
+    /// Compares the presented MACs, in constant time, with `macs`: the HMAC-SHA256 of
+    /// [`Prepared::message`] under each key. Crate-private: passing a presented tag back
     /// in would forge a [`Verified`].
     pub(crate) fn check(self, macs: &[[u8; 32]]) -> Result<Authentic<'a>, Error> {
-        match self.tag {
-            Some((_, header)) if !self.matches(macs) => Err(Error::BadSignature { header }),
-            _ => Ok(Authentic(self)),
+        if let Some((_, header)) = &self.tags {
+            if !self.matches(macs) {
+                return Err(Error::BadSignature { header });
+            }
         }
+        Ok(Authentic(self))
     }
 }
 
@@ -268,7 +388,7 @@ impl<'a> Authentic<'a> {
     /// Seals the delivery, with the SHA-256 of [`Authentic::digest_input`] when there is one.
     pub(crate) fn finish(self, digest: Option<[u8; 32]>) -> Result<Verified<'a>, Error> {
         let natural_id = match (self.0.digest_from, digest) {
-            (None, _) => None,
+            (None, _) => self.0.id.map(str::to_owned),
             (Some(_), Some(d)) => Some(hex::encode(d)),
             (Some(_), None) => {
                 return Err(Error::Unavailable {
@@ -277,7 +397,9 @@ impl<'a> Authentic<'a> {
             }
         };
         let p = self.0;
-        Verified::with_fields(p.body, natural_id, p.fields, p.body_is_json)
+        let mut verified = Verified::with_fields(p.body, natural_id, p.fields, p.body_is_json)?;
+        verified.headers = p.headers;
+        Ok(verified)
     }
 }
 
@@ -302,13 +424,15 @@ pub struct Verified<'a> {
     fields: Vec<Option<&'a [u8]>>,
     /// The verifier's pass established that the body is standard JSON text.
     body_is_json: bool,
+    /// Header values the provider asked to keep, in its order.
+    headers: Vec<Option<&'a str>>,
 }
 
 impl<'a> Verified<'a> {
     /// Seals a verified body, with what the verifier's own pass found: raw values of the
     /// fields its provider needs, and whether the body is standard JSON. The body must be
     /// UTF-8 JSON text for the envelope, so a body that is not is refused here, after the
-    /// signature check.
+    /// signature check, and so is one nested deeper than [`crate::nesting::MAX_DEPTH`].
     pub(crate) fn with_fields(
         body: &'a [u8],
         natural_id: Option<String>,
@@ -319,11 +443,14 @@ impl<'a> Verified<'a> {
             std::str::from_utf8(body).map_err(|e| Error::malformed(format!("not UTF-8: {e}")))?;
         // json.loads skips a UTF-8 byte order mark, and so may the provider's signer.
         let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+        // One nesting limit for every provider, checked here where every verifier passes.
+        crate::nesting::check(body.as_bytes())?;
         Ok(Verified {
             body,
             natural_id,
             fields,
             body_is_json,
+            headers: Vec::new(),
         })
     }
 
@@ -335,6 +462,11 @@ impl<'a> Verified<'a> {
     /// The natural id computed during verification, if any.
     pub fn natural_id(&self) -> Option<&str> {
         self.natural_id.as_deref()
+    }
+
+    /// Header value `i` the provider kept (in the order it asked), if it was sent.
+    pub fn header(&self, i: usize) -> Option<&'a str> {
+        self.headers.get(i).copied().flatten()
     }
 
     /// Whether verification already proved the body standard JSON text.
@@ -355,7 +487,13 @@ impl<'a> Verified<'a> {
     /// Parses the body into a provider's struct of the fields it needs (a full pass, which
     /// also proves the body is JSON).
     pub(crate) fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_str(self.body).map_err(Error::malformed)
+        // The body is at most `nesting::MAX_DEPTH` deep (checked when it was sealed), so
+        // serde_json's own limit (128 levels with the value's own) must not refuse it first.
+        let mut de = serde_json::Deserializer::from_str(self.body);
+        de.disable_recursion_limit();
+        let value = T::deserialize(&mut de).map_err(Error::malformed)?;
+        de.end().map_err(Error::malformed)?;
+        Ok(value)
     }
 }
 
@@ -494,8 +632,7 @@ mod tests {
         let cfg = SourceConfig {
             provider: browser_use::NAME.into(),
             secrets: vec!["NEW".into(), "OLD".into()],
-            tolerance_s: None,
-            auth: None,
+            ..SourceConfig::default()
         };
         let p = build("bu", &cfg, |n| Some(Secret::new(format!("{n}-secret")))).unwrap();
         let body = br#"{"type":"t","payload":{"task_id":"x","status":"finished"},"b":1.0}"#;
@@ -620,8 +757,8 @@ mod tests {
         let cfg = |provider: &str, auth: Option<&str>| SourceConfig {
             provider: provider.into(),
             secrets: vec!["S".into()],
-            tolerance_s: None,
             auth: auth.map(|a| a.parse().unwrap()),
+            ..SourceConfig::default()
         };
         let secret = |_: &str| Some(Secret::new("k"));
         let err = build("x", &cfg("stripe", None), secret)
@@ -630,7 +767,8 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "source `x`: unknown provider `stripe`; known: browser-use, skyvern, smartbrowse"
+            "source `x`: unknown provider `stripe`; known: browser-use, skyvern, smartbrowse, \
+             standard-webhooks, hmac, token, browserbase, firecrawl, anchor, apify"
         );
         let err = build("sb", &cfg("smartbrowse", None), secret)
             .err()
@@ -641,7 +779,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("`auth` is only for smartbrowse"), "{err}");
+        assert_eq!(
+            err,
+            "source `bu`: `auth` does not apply to browser-use sources"
+        );
         assert!(build("sb", &cfg("smartbrowse", Some("path")), secret).is_ok());
     }
 }

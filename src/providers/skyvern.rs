@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::{check_timestamp, first_of, Delivery, Facts, HmacKeys, Prepared, Provider, Verified};
 use crate::config::SourceConfig;
-use crate::envelope::Status;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::status::Status;
 
 /// The name in `provider = "skyvern"`.
 pub const NAME: &str = "skyvern";
@@ -28,9 +28,7 @@ pub struct Skyvern {
 impl Skyvern {
     /// Builds the verifier, refusing options that do not apply.
     pub fn new(cfg: &SourceConfig, secrets: &[Secret]) -> Result<Self, String> {
-        if cfg.auth.is_some() {
-            return Err("`auth` is only for smartbrowse sources".into());
-        }
+        cfg.only(NAME, &["tolerance_s"])?;
         Ok(Skyvern {
             keys: HmacKeys::new(secrets)?,
             tolerance_s: cfg.tolerance_s,

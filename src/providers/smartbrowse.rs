@@ -5,11 +5,11 @@
 
 use serde::Deserialize;
 
-use super::{sha256, token_matches, Delivery, Facts, Prepared, Provider, Verified};
+use super::{sha256, token, Delivery, Facts, Prepared, Provider, Verified};
 use crate::config::{SourceConfig, TokenAuth};
-use crate::envelope::Status;
 use crate::error::Error;
 use crate::secret::Secret;
+use crate::status::Status;
 
 /// The name in `provider = "smartbrowse"`.
 pub const NAME: &str = "smartbrowse";
@@ -26,13 +26,14 @@ pub struct SmartBrowse {
 impl SmartBrowse {
     /// Builds the verifier: `auth` is required, `tolerance_s` has nothing to apply to.
     pub fn new(cfg: &SourceConfig, secrets: Vec<Secret>) -> Result<Self, String> {
+        if cfg.tolerance_s.is_some() {
+            return Err("`tolerance_s` does not apply: smartbrowse sends no timestamp".into());
+        }
+        cfg.only(NAME, &["auth"])?;
         let auth = cfg.auth.clone().ok_or(
             "smartbrowse sends no signature, so the source needs `auth` = \"path\", \
              \"bearer\" or \"header:<Header-Name>\"",
         )?;
-        if cfg.tolerance_s.is_some() {
-            return Err("`tolerance_s` does not apply: smartbrowse sends no timestamp".into());
-        }
         Ok(SmartBrowse { secrets, auth })
     }
 }
@@ -69,11 +70,7 @@ impl Provider for SmartBrowse {
     }
 
     fn headers_read(&self) -> Vec<&str> {
-        match &self.auth {
-            TokenAuth::Path => vec![],
-            TokenAuth::Bearer => vec!["Authorization"],
-            TokenAuth::Header(name) => vec![name.as_str()],
-        }
+        token::header_of(&self.auth).into_iter().collect()
     }
 
     fn takes_path_token(&self) -> bool {
@@ -81,32 +78,7 @@ impl Provider for SmartBrowse {
     }
 
     fn prepare<'a>(&self, delivery: &Delivery<'a>, _now_ms: u64) -> Result<Prepared<'a>, Error> {
-        let token = match &self.auth {
-            TokenAuth::Path => delivery.path_token.ok_or(Error::MissingToken {
-                place: "in the path: /in/{source}/{token}".into(),
-            })?,
-            TokenAuth::Bearer => delivery
-                .headers
-                .get("Authorization")
-                .and_then(|v| {
-                    let (scheme, token) = v.split_once(' ')?;
-                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-                })
-                .ok_or(Error::MissingToken {
-                    place: "as `Authorization: Bearer <token>`".into(),
-                })?,
-            TokenAuth::Header(name) => {
-                delivery
-                    .headers
-                    .get(name)
-                    .ok_or_else(|| Error::MissingToken {
-                        place: format!("in the {name} header").into(),
-                    })?
-            }
-        };
-        if !token_matches(token, &self.secrets) {
-            return Err(Error::BadToken);
-        }
+        token::check(&self.auth, delivery, &self.secrets)?;
         Ok(Prepared::authenticated(delivery.body))
     }
 

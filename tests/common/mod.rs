@@ -305,6 +305,7 @@ pub fn start_origin(fail_first: u32) -> Origin {
     let options = OriginOptions {
         key: origin_key(),
         fail_first,
+        fail_percent: 0,
         tolerance_s: 300,
     };
     Origin::start("127.0.0.1:0", options, |_| {}).expect("origin")
@@ -390,4 +391,92 @@ pub fn payload_text(envelope: &str) -> String {
     }
     let e: E = serde_json::from_str(envelope).unwrap();
     e.data.payload.get().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// The second round's providers (tests/providers_worker.rs).
+
+pub const BROWSERBASE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const FIRECRAWL_SECRET: &str = "fc-test-webhook-secret";
+pub const ANCHOR_SECRET: &str = "36da51b1c0ffee5eed36da51b1c0ffee";
+pub const APIFY_TOKEN: &str = "apify-test-token";
+pub const GITHUB_SECRET: &str = "gh-test-webhook-secret";
+
+/// The `hmac` source of the workerd tests, configured as GitHub signs, as JSON (what
+/// `edgehook send --config` takes) and as TOML.
+pub const GITHUB_TABLE: &str = r#"{"signature_header":"X-Hub-Signature-256","signature_prefix":"sha256=","id_from":"header:X-GitHub-Delivery","event_from":"type","run_id_from":"id","statuses":{"completed":"completed","failed":"failed"}}"#;
+
+/// One source per new provider, named after it.
+pub const NEW_SOURCES: &str = r#"
+[vars.SOURCES.standard-webhooks]
+provider = "standard-webhooks"
+secrets = ["OTHER_SECRET_WHSEC", "BROWSERBASE_WEBHOOK_SECRET"]
+run_id_from = "resourceId"
+statuses = { "functions.invocations.completed" = "completed", failed = "failed" }
+
+[vars.SOURCES.browserbase]
+provider = "browserbase"
+secrets = ["BROWSERBASE_WEBHOOK_SECRET"]
+
+[vars.SOURCES.firecrawl]
+provider = "firecrawl"
+secrets = ["FIRECRAWL_WEBHOOK_SECRET"]
+
+[vars.SOURCES.anchor]
+provider = "anchor"
+secrets = ["ANCHOR_WEBHOOK_SECRET"]
+
+[vars.SOURCES.apify]
+provider = "apify"
+secrets = ["APIFY_WEBHOOK_TOKEN"]
+
+[vars.SOURCES.token]
+provider = "token"
+secrets = ["APIFY_WEBHOOK_TOKEN"]
+auth = "header:X-Edgehook-Token"
+run_id_from = "id"
+statuses = { completed = "completed" }
+
+[vars.SOURCES.hmac]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Hub-Signature-256"
+signature_prefix = "sha256="
+id_from = "header:X-GitHub-Delivery"
+event_from = "type"
+run_id_from = "id"
+statuses = { completed = "completed", failed = "failed" }
+
+[vars.SOURCES.hmac-sha1]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Hub-Signature"
+signature_prefix = "sha1="
+algorithm = "sha1"
+run_id_from = "id"
+statuses = { failed = "failed" }
+
+[vars.SOURCES.broken-hmac]
+provider = "hmac"
+secrets = ["GITHUB_WEBHOOK_SECRET"]
+signature_header = "X-Sig"
+message = "{timestamp}"
+"#;
+
+/// A setup with the quick-start sources and one source per new provider.
+pub fn setup_with_new_providers(origin_url: &str) -> Setup {
+    let mut setup = Setup::new(origin_url);
+    setup.sources.push_str(NEW_SOURCES);
+    setup.secrets.extend([
+        ("BROWSERBASE_WEBHOOK_SECRET", BROWSERBASE_SECRET.into()),
+        (
+            "OTHER_SECRET_WHSEC",
+            "whsec_cm90YXRlZC1vdXQta2V5LWZvci10ZXN0cw==".into(),
+        ),
+        ("FIRECRAWL_WEBHOOK_SECRET", FIRECRAWL_SECRET.into()),
+        ("ANCHOR_WEBHOOK_SECRET", ANCHOR_SECRET.into()),
+        ("APIFY_WEBHOOK_TOKEN", APIFY_TOKEN.into()),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET.into()),
+    ]);
+    setup
 }
