@@ -145,11 +145,21 @@ def template(provider, flavor, rng, size):
         }
 
     indent = provider == "browser-use"  # Browser Use's senders pretty-print; Skyvern's do not
+    base = None
     while True:
         text = render(obj(), flavor, indent).replace('"__RAW_FAILURE__"', "@@FAILURE@@")
-        if len(text.encode()) >= size - 600:
+        n = len(text.encode())
+        if n >= size - 600:
             return text
-        steps.append(step(rng, len(steps) + 1, flavor))
+        base = n if base is None else base
+        # Far from the size, add steps in batches (rendering after each step is quadratic:
+        # minutes for 1 MB); near it, one at a time, so the body is the one step by step
+        # would give.
+        batch = 1
+        if steps:
+            batch = max(1, int((size - 600 - n) / ((n - base) / len(steps)) * 0.8))
+        for _ in range(batch):
+            steps.append(step(rng, len(steps) + 1, flavor))
 
 
 def fill_template(tpl, size, values):

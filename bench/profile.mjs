@@ -3,7 +3,7 @@
 //
 //   node bench/profile.mjs --worker edgehook|reference [--mode verify|full]
 //        [--case healthz|bu-valid|bu-real|sky-valid]
-//        [--seconds 10] [--build DIR] [--top 30]
+//        [--seconds 10] [--build DIR] [--top 30] [--size BYTES]
 //
 // Serves the Worker through Miniflare with workerd's inspector on, drives it with wrk
 // (bench/static.lua: one fixed 8.5 KB delivery, made by bench/gen_requests.py), records a
@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
-const args = { worker: "edgehook", mode: "verify", case: "bu-valid", seconds: "10", build: null, top: "30" };
+const args = { worker: "edgehook", mode: "verify", case: "bu-valid", seconds: "10", build: null, top: "30", size: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) args[argv[i].replace(/^--/, "")] = argv[++i];
 const out = path.join(here, "out");
@@ -48,7 +48,8 @@ const cases = {
 const [provider, flavor] = cases[args.case] ?? cases["bu-valid"];
 const prefix = path.join(tmp, `profile-${args.case}`);
 execFileSync("python3", [path.join(here, "gen_requests.py"), "--provider", provider, "--flavor", flavor,
-  "--count", "1", "--threads", "1", "--mix", "100/0/0", "--out", prefix], { stdio: "ignore" });
+  "--count", "1", "--threads", "1", "--mix", "100/0/0", ...(args.size ? ["--size", args.size] : []),
+  "--out", prefix], { stdio: "ignore" });
 {
   const data = readFileSync(prefix + ".t0.req");
   let pos = data.indexOf(10) + 1;
@@ -85,7 +86,8 @@ const mf = new Miniflare({
     VERIFY_ONLY: args.mode === "verify" ? "1" : "0",
     ORIGIN_URL: "http://127.0.0.1:9/events",
     DEDUP_TTL_S: "604800",
-    MAX_BODY_BYTES: "1048576",
+    // Room for --size bodies (at least the default 1 MiB).
+    MAX_BODY_BYTES: String(Math.max(1048576, Number(args.size ?? 0) + 65536)),
     SOURCES: {
       "browser-use": { provider: "browser-use", secrets: ["BROWSER_USE_WEBHOOK_SECRET"], tolerance_s: 300 },
       skyvern: { provider: "skyvern", secrets: ["SKYVERN_API_KEY"] },

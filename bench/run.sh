@@ -13,6 +13,8 @@
 #   QUIET_CORES (0.4) QUIET_WAIT (120 s): before each run, wait until other processes use
 #   less than QUIET_CORES cores (other people's builds skew the figures), at most QUIET_WAIT.
 #   VECTORS (1): also run bench/reference_mismatches.py.
+#   BUILD_DIR (build): serve the edgehook build in this directory (a copy of an earlier
+#   build/, to compare builds run by run); anything but build/ is never rebuilt.
 #   BASELINE (1): also drive the `empty` Worker (reads the body, answers 202) once per mix:
 #   the runtime's own cost per request, to subtract.
 # Serves a copy of build/ taken at the start (bench/out/runs/<stamp>/build/), so a rebuild
@@ -46,6 +48,8 @@ QUIET_CORES=${QUIET_CORES:-0.4}
 QUIET_WAIT=${QUIET_WAIT:-120}
 VECTORS=${VECTORS:-1}
 BASELINE=${BASELINE:-1}
+BUILD_DIR=${BUILD_DIR:-build}
+[ "$BUILD_DIR" = build ] || REBUILD=0
 ORIGIN_SECRET=whsec_bG9jYWwtb3JpZ2luLXNlY3JldC1mb3ItZWRnZWhvb2s=
 export WRANGLER_SEND_METRICS=false
 
@@ -90,13 +94,13 @@ fi
 SNAP=$RUNS/build
 mkdir -p "$SNAP"
 for _ in 1 2 3 4 5; do # a copy of one build, not of one being written
-  m0=$(stat -c %Y build/index.js build/index_bg.wasm | tr '\n' ' ')
-  cp build/index.js build/index_bg.wasm "$SNAP/"
-  m1=$(stat -c %Y build/index.js build/index_bg.wasm | tr '\n' ' ')
-  [ "$m0" = "$m1" ] && [ $(($(date +%s) - $(stat -c %Y build/index_bg.wasm))) -ge 2 ] && break
+  m0=$(stat -c %Y "$BUILD_DIR/index.js" "$BUILD_DIR/index_bg.wasm" | tr '\n' ' ')
+  cp "$BUILD_DIR/index.js" "$BUILD_DIR/index_bg.wasm" "$SNAP/"
+  m1=$(stat -c %Y "$BUILD_DIR/index.js" "$BUILD_DIR/index_bg.wasm" | tr '\n' ' ')
+  [ "$m0" = "$m1" ] && [ $(($(date +%s) - $(stat -c %Y "$BUILD_DIR/index_bg.wasm"))) -ge 2 ] && break
   sleep 3
 done
-BUILD_MTIME=$(date -u -r build/index_bg.wasm +%Y-%m-%dT%H:%M:%SZ)
+BUILD_MTIME=$(date -u -r "$BUILD_DIR/index_bg.wasm" +%Y-%m-%dT%H:%M:%SZ)
 WASM_SHA=$(sha256sum "$SNAP/index_bg.wasm" | cut -c1-16)
 ESBUILD=node_modules/esbuild/bin/esbuild
 [ -x "$ESBUILD" ] || ESBUILD=node_modules/@esbuild/linux-x64/bin/esbuild

@@ -47,14 +47,11 @@ impl QueueMessage {
     }
 }
 
-/// The queue message (JSON text, sent as text) for an envelope (JSON text), and the KV entry
-/// (key, envelope) to write first when the message would be too large with the envelope in
-/// it. Sizes are counted as the runtime counts them: the message's UTF-8 bytes.
-pub fn queue_message(
-    source: &str,
-    id: &str,
-    envelope_json: &str,
-) -> (String, Option<(String, String)>) {
+/// The queue message (JSON text, sent as text) for an envelope (JSON text), and the KV key
+/// to write the envelope under first when the message would be too large with the envelope
+/// in it (the caller writes `envelope_json` itself: no copy of a body that may be megabytes).
+/// Sizes are counted as the runtime counts them: the message's UTF-8 bytes.
+pub fn queue_message(source: &str, id: &str, envelope_json: &str) -> (String, Option<String>) {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     // Written by hand around the envelope, which is JSON already: no second parse.
     let (source_json, id_json) = (quote(source), quote(id));
@@ -72,7 +69,7 @@ pub fn queue_message(
         key: key.clone(),
     };
     let text = serde_json::to_string(&msg).unwrap_or_default();
-    (text, Some((key, envelope_json.to_owned())))
+    (text, Some(key))
 }
 
 /// A KV key `{kind}:{source}:{id}`; hashed when it would pass KV's 512-byte limit (a
@@ -126,27 +123,28 @@ impl DeadLetter {
 
 /// A signed POST of an envelope to the origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OriginRequest {
+pub struct OriginRequest<'a> {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
-    pub body: String,
+    /// The envelope, borrowed: it may be megabytes.
+    pub body: &'a str,
 }
 
 /// Builds the origin request: the envelope as body, CloudEvents content type, and the
 /// Standard Webhooks headers signed at `now_s`.
-pub fn origin_request(
+pub fn origin_request<'a>(
     url: &str,
     key: &WebhookKey,
     id: &str,
-    envelope_json: &str,
+    envelope_json: &'a str,
     now_s: i64,
-) -> OriginRequest {
+) -> OriginRequest<'a> {
     let mut headers = vec![("content-type", CLOUDEVENTS_CONTENT_TYPE.to_owned())];
     headers.extend(key.headers(id, now_s, envelope_json.as_bytes()));
     OriginRequest {
         url: url.to_owned(),
         headers,
-        body: envelope_json.to_owned(),
+        body: envelope_json,
     }
 }
 
@@ -254,9 +252,7 @@ mod tests {
         let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Stored { id, .. } if id == "x\"y"));
         let (msg, stored) = queue_message("s", "x", &big);
-        let (key, json) = stored.unwrap();
-        assert_eq!(key, "body:s:x");
-        assert_eq!(json, big);
+        assert_eq!(stored.as_deref(), Some("body:s:x"));
         let back: QueueMessage = serde_json::from_str(&msg).unwrap();
         assert!(matches!(back, QueueMessage::Stored { key, .. } if key == "body:s:x"));
     }

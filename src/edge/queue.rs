@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
 use futures_util::stream::{self, StreamExt};
-use worker::js_sys::{Object, Reflect};
+use worker::js_sys::{Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{
     console_log, AbortController, Delay, Env, Fetch, Method, QueueContentType, RawMessageBuilder,
@@ -75,9 +75,11 @@ pub(super) async fn enqueue(
         .queue(EVENTS_BINDING)
         .map_err(|_| unavailable("queue EVENTS", "not bound"))?;
     let (text, stored) = queue_message(source, id, json);
-    if let Some((key, envelope)) = stored {
+    if let Some(key) = stored {
+        // As bytes: `put` of a `String` goes through serde (a JavaScript string made from
+        // the UTF-8, then copied back into wasm to check it is one), megabytes each way.
         kv(env)?
-            .put(&key, envelope)
+            .put_bytes(&key, json.as_bytes())
             .map_err(|e| unavailable("KV", e))?
             .expiration_ttl(config.settings.dedup_ttl_s)
             .execute()
@@ -95,7 +97,7 @@ pub(super) async fn enqueue(
 /// POSTs a signed envelope to the origin; `Ok` on a 2xx answer within `timeout_ms`, else
 /// why not (the origin's status, a timeout, or why it could not be reached).
 pub(super) async fn post(
-    req: crate::forward::OriginRequest,
+    req: crate::forward::OriginRequest<'_>,
     timeout_ms: u64,
 ) -> Result<(), String> {
     let headers = worker::Headers::new();
@@ -105,7 +107,9 @@ pub(super) async fn post(
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&req.body)));
+        // As bytes: one copy out of wasm, where a JavaScript string would be decoded from
+        // the UTF-8 and encoded back by `fetch`.
+        .with_body(Some(Uint8Array::from(req.body.as_bytes()).into()));
     let request = Request::new_with_init(&req.url, &init).map_err(|e| e.to_string())?;
     let controller = AbortController::default();
     let signal = controller.signal();
