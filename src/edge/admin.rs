@@ -3,13 +3,12 @@
 //! queries, bodies, key layout, what a replay selects) is [`crate::admin`]'s.
 
 use futures_util::stream::{self, StreamExt};
-use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_log, Env};
 
 use super::config::Config;
 use super::dead_letters::{self, Page};
+use super::fetch::body_bytes;
 use super::queue::enqueue;
 use super::{now_ms, secret};
 use crate::admin::{
@@ -174,11 +173,6 @@ async fn serve(req: &web_sys::Request, env: &Env, route: AdminRoute) -> Result<R
             replay(env, &ReplayRequest::parse(&body)?).await
         }
     }
-}
-
-async fn body_bytes(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
-    let buffer = JsFuture::from(req.array_buffer()?).await?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// One page of dead letters, newest first, with KV's cursor for the next.

@@ -126,7 +126,7 @@ pub(super) fn respond(
 }
 
 /// The request body, read to the end.
-async fn body_bytes(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
+pub(super) async fn body_bytes(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
     let buffer = JsFuture::from(req.array_buffer()?).await?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
