@@ -139,8 +139,21 @@ pub fn origin_request<'a>(
     envelope_json: &'a str,
     now_s: i64,
 ) -> OriginRequest<'a> {
+    let signature = key.sign(id, now_s, envelope_json.as_bytes());
+    origin_request_signed(url, id, envelope_json, now_s, signature)
+}
+
+/// As [`origin_request`], with the `webhook-signature` value made elsewhere (the Worker's
+/// `crypto.subtle`, over [`WebhookKey::signed_content`]).
+pub fn origin_request_signed<'a>(
+    url: &str,
+    id: &str,
+    envelope_json: &'a str,
+    now_s: i64,
+    signature: String,
+) -> OriginRequest<'a> {
     let mut headers = vec![("content-type", CLOUDEVENTS_CONTENT_TYPE.to_owned())];
-    headers.extend(key.headers(id, now_s, envelope_json.as_bytes()));
+    headers.extend(WebhookKey::headers_with(id, now_s, signature));
     OriginRequest {
         url: url.to_owned(),
         headers,

@@ -50,6 +50,8 @@ pub enum VerifyError {
 #[derive(Clone)]
 pub struct WebhookKey {
     mac: Hmac<Sha256>,
+    /// The key's bytes, for the Worker to import into `crypto.subtle`.
+    raw: Secret,
 }
 
 impl std::fmt::Debug for WebhookKey {
@@ -83,8 +85,38 @@ impl WebhookKey {
             return Err(KeyError::Empty);
         }
         Hmac::<Sha256>::new_from_slice(key)
-            .map(|mac| WebhookKey { mac })
+            .map(|mac| WebhookKey {
+                mac,
+                raw: Secret::new(key),
+            })
             .map_err(|_| KeyError::Empty)
+    }
+
+    /// The key's bytes.
+    #[cfg_attr(
+        not(any(target_arch = "wasm32", test)),
+        expect(dead_code, reason = "the edge imports them into crypto.subtle")
+    )]
+    pub(crate) fn raw(&self) -> &Secret {
+        &self.raw
+    }
+
+    /// What a signature is the HMAC-SHA256 of: `{msg_id}.{timestamp}.{body}`.
+    pub fn signed_content(msg_id: &str, timestamp_s: i64, body: &[u8]) -> Vec<u8> {
+        let ts = timestamp_s.to_string();
+        let mut content = Vec::with_capacity(msg_id.len() + ts.len() + body.len() + 2);
+        content.extend_from_slice(msg_id.as_bytes());
+        content.push(b'.');
+        content.extend_from_slice(ts.as_bytes());
+        content.push(b'.');
+        content.extend_from_slice(body);
+        content
+    }
+
+    /// The `webhook-signature` value for a MAC of [`WebhookKey::signed_content`] computed
+    /// elsewhere (the Worker's `crypto.subtle`): `v1,<base64>`.
+    pub fn signature_value(mac: &[u8]) -> String {
+        format!("v1,{}", BASE64.encode(mac))
     }
 
     fn tag(&self, msg_id: &str, timestamp_s: i64, body: &[u8]) -> Hmac<Sha256> {
@@ -100,7 +132,7 @@ impl WebhookKey {
     /// The `webhook-signature` value for a message: `v1,<base64>`.
     pub fn sign(&self, msg_id: &str, timestamp_s: i64, body: &[u8]) -> String {
         let tag = self.tag(msg_id, timestamp_s, body).finalize().into_bytes();
-        format!("v1,{}", BASE64.encode(tag))
+        Self::signature_value(&tag)
     }
 
     /// The three headers to send with `body`, in the order the spec lists them.
@@ -110,13 +142,19 @@ impl WebhookKey {
         timestamp_s: i64,
         body: &[u8],
     ) -> [(&'static str, String); 3] {
+        Self::headers_with(msg_id, timestamp_s, self.sign(msg_id, timestamp_s, body))
+    }
+
+    /// The three headers, with a `signature` made elsewhere ([`WebhookKey::signature_value`]).
+    pub fn headers_with(
+        msg_id: &str,
+        timestamp_s: i64,
+        signature: String,
+    ) -> [(&'static str, String); 3] {
         [
             (HEADER_WEBHOOK_ID, msg_id.to_owned()),
             (HEADER_WEBHOOK_TIMESTAMP, timestamp_s.to_string()),
-            (
-                HEADER_WEBHOOK_SIGNATURE,
-                self.sign(msg_id, timestamp_s, body),
-            ),
+            (HEADER_WEBHOOK_SIGNATURE, signature),
         ]
     }
 
@@ -178,6 +216,17 @@ mod tests {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.as_str())
         }
+    }
+
+    #[test]
+    fn a_mac_made_elsewhere_gives_the_same_signature() {
+        let key = WebhookKey::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let content = WebhookKey::signed_content("msg_1", 1_700_000_000, b"{}");
+        assert_eq!(content, b"msg_1.1700000000.{}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(key.raw().expose()).unwrap();
+        mac.update(&content);
+        let elsewhere = WebhookKey::signature_value(&mac.finalize().into_bytes());
+        assert_eq!(elsewhere, key.sign("msg_1", 1_700_000_000, b"{}"));
     }
 
     #[test]

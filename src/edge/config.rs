@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use worker::Env;
 
-use super::crypto::{import_keys, SubtleKeys};
+use super::crypto::{import_keys, OriginSigner, SubtleKeys};
 use super::{describe_js, raw_var, secret, var, warn};
 use crate::config::{names, ConfigError, Settings, Sources};
 use crate::error::Error;
@@ -24,6 +24,9 @@ pub(super) struct Config {
     pub key: WebhookKey,
     /// Providers built so far, by source; a source whose table is wrong is not kept.
     providers: RefCell<HashMap<String, Rc<Source>>>,
+    /// `key` in `crypto.subtle`, once imported; `Some(None)` when importing failed (what
+    /// goes to the origin is then signed in wasm).
+    signer: RefCell<Option<Option<Rc<OriginSigner>>>>,
 }
 
 /// A source's provider, and its HMAC keys imported into `crypto.subtle`.
@@ -48,9 +51,26 @@ impl Config {
             sources: sources(env)?,
             key: origin_key(env)?,
             providers: RefCell::default(),
+            signer: RefCell::default(),
         });
         CONFIG.set(Some(config.clone()));
         Ok(config)
+    }
+
+    /// `ORIGIN_SECRET` in `crypto.subtle`, imported on first use; `None` if that failed.
+    pub async fn signer(&self) -> Option<Rc<OriginSigner>> {
+        if let Some(signer) = self.signer.borrow().clone() {
+            return signer;
+        }
+        let signer = match OriginSigner::new(&self.key).await {
+            Ok(s) => Some(Rc::new(s)),
+            Err(e) => {
+                warn("subtle_import_failed", "", "", &describe_js(&e));
+                None
+            }
+        };
+        *self.signer.borrow_mut() = Some(signer.clone());
+        signer
     }
 
     /// Whether `name` is a configured source (its table may still be wrong).

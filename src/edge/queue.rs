@@ -16,10 +16,13 @@ use worker::{
 
 use super::config::Config;
 use super::dead_letters;
-use super::{kv, now_ms, unavailable, var, warn, EVENTS_BINDING};
+use super::{describe_js, kv, now_ms, unavailable, var, warn, EVENTS_BINDING};
 use crate::config::ForwardMode;
 use crate::error::Error;
-use crate::forward::{origin_request, queue_message, DeadLetter, LogLine, QueueMessage};
+use crate::forward::{
+    origin_request, origin_request_signed, queue_message, DeadLetter, LogLine, OriginRequest,
+    QueueMessage,
+};
 
 /// Names the dead-letter queue, so the consumer knows which batches are dead letters.
 const DEAD_LETTER_QUEUE_VAR: &str = "DEAD_LETTER_QUEUE";
@@ -47,8 +50,7 @@ pub(super) async fn hand_on(
     match settings.forward_mode {
         ForwardMode::Queue | ForwardMode::Discard => enqueue(env, config, source, id, json).await,
         ForwardMode::Origin => {
-            let url = &settings.origin_url;
-            let req = origin_request(url, &config.key, id, json, (now_ms / 1000) as i64);
+            let req = signed_request(config, id, json, (now_ms / 1000) as i64).await;
             match post(req, settings.origin_timeout_ms).await {
                 Ok(()) => Ok(()),
                 Err(why) if env.queue(EVENTS_BINDING).is_ok() => {
@@ -282,12 +284,30 @@ fn retry(msg: &RawMessage, delay_s: u32) {
     let _ = msg.retry(options.into());
 }
 
+/// The origin request for an envelope, signed at `now_s` by `crypto.subtle`, or in wasm
+/// if that is not to be had.
+async fn signed_request<'a>(
+    config: &Config,
+    id: &str,
+    json: &'a str,
+    now_s: i64,
+) -> OriginRequest<'a> {
+    let url = &config.settings.origin_url;
+    if let Some(signer) = config.signer().await {
+        match signer.sign(id, now_s, json.as_bytes()).await {
+            Ok(signature) => return origin_request_signed(url, id, json, now_s, signature),
+            Err(e) => warn("subtle_failed", "", id, &describe_js(&e)),
+        }
+    }
+    origin_request(url, &config.key, id, json, now_s)
+}
+
 /// POSTs a message's envelope to the origin, signed now; drops its KV copy once delivered.
 async fn post_message(env: &Env, config: &Config, message: &QueueMessage) -> Result<(), String> {
     let json = envelope_json(env, message).await?;
     let (_, id) = message.source_and_id();
     let now_s = (now_ms() / 1000) as i64;
-    let req = origin_request(&config.settings.origin_url, &config.key, id, &json, now_s);
+    let req = signed_request(config, id, &json, now_s).await;
     post(req, QUEUE_ORIGIN_TIMEOUT_MS).await?;
     if let QueueMessage::Stored { key, .. } = message {
         if let Ok(kv) = kv(env) {
