@@ -26,9 +26,9 @@ pub(super) async fn keep(
     let key = letter_key(source, id);
     let store = kv(env).map_err(|e| e.to_string())?;
     let before = metadata(&store, &key).await.ok().flatten();
-    put(env, &key, envelope, letter).await?;
+    put(env, &key, &envelope, letter).await?;
     for index in index_keys_of(letter).into_iter().flatten() {
-        put(env, &index, String::new(), letter).await?;
+        put(env, &index, "", letter).await?;
     }
     if let Some(old) = before.filter(|old| old.dead_at != letter.dead_at) {
         for index in index_keys_of(&old).into_iter().flatten() {
@@ -136,14 +136,16 @@ pub(super) async fn keep_unreadable(
         "dead:unreadable:{}",
         msg.id().map(String::from).unwrap_or_default()
     );
-    put(env, &key, raw, letter).await?;
+    put(env, &key, &raw, letter).await?;
     Ok(key)
 }
 
-async fn put(env: &Env, key: &str, value: String, letter: &DeadLetter) -> Result<(), String> {
+/// Writes a dead letter's entry as bytes (`put` of a `String` goes through
+/// `serde_wasm_bindgen` and back: a body-sized round trip).
+async fn put(env: &Env, key: &str, value: &str, letter: &DeadLetter) -> Result<(), String> {
     kv(env)
         .map_err(|e| e.to_string())?
-        .put(key, value)
+        .put_bytes(key, value.as_bytes())
         .and_then(|p| p.metadata(letter))
         .map_err(|e| e.to_string())?
         .execute()
