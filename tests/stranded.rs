@@ -143,12 +143,7 @@ fn every_body_size_and_kind_up_to_the_limit_is_handed_on_byte_exact() {
     }
     let got = wait_for_envelopes(&origin, sent.len(), Duration::from_secs(60));
     assert_eq!(got.len(), sent.len(), "every accepted event arrived");
-    let payloads: Vec<String> = origin
-        .state
-        .accepted_raw()
-        .iter()
-        .map(|e| payload_text(e))
-        .collect();
+    let payloads = payloads(&origin);
     for b in &sent {
         assert!(
             payloads.contains(b),
@@ -277,12 +272,7 @@ fn a_ten_mebibyte_delivery_goes_through_kv_byte_exact() {
     while origin.state.accepted_raw().len() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let payloads: Vec<String> = origin
-        .state
-        .accepted_raw()
-        .iter()
-        .map(|e| payload_text(e))
-        .collect();
+    let payloads = payloads(&origin);
     for b in [&sky, &bu] {
         assert!(payloads.contains(b), "not byte-exact: {}", &b[..80]);
     }

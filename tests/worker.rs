@@ -600,10 +600,7 @@ fn a_path_token_never_reaches_an_answer_or_a_log_line() {
             reply.body
         );
     }
-    worker.wait_for_log("the last refusal", Duration::from_secs(10), |_| {
-        worker.log_lines().len() >= 4
-    });
-    for line in worker.log_lines() {
+    for line in worker.wait_for_lines(4, Duration::from_secs(10)) {
         assert!(!line.to_string().contains(SMARTBROWSE_TOKEN), "{line}");
         let source = line["source"].as_str().unwrap_or("skyvern");
         assert!(["skyvern", "smartbrowse"].contains(&source), "{line}");

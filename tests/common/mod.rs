@@ -234,6 +234,25 @@ impl Worker {
             .collect()
     }
 
+    /// Waits until the Worker has written at least `n` JSON log lines, or panics with the log.
+    pub fn wait_for_lines(&self, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let lines = self.log_lines();
+            if lines.len() >= n {
+                return lines;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{} of {n} log lines within {timeout:?}:\n{}",
+                    lines.len(),
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits until a log line satisfies `pred`, or panics with the log.
     pub fn wait_for_log(
         &self,
@@ -479,4 +498,14 @@ pub fn setup_with_new_providers(origin_url: &str) -> Setup {
         ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET.into()),
     ]);
     setup
+}
+
+/// The payloads of every envelope the origin accepted, each as the exact JSON text it carried.
+pub fn payloads(origin: &Origin) -> Vec<String> {
+    origin
+        .state
+        .accepted_raw()
+        .iter()
+        .map(|e| payload_text(e))
+        .collect()
 }
