@@ -40,6 +40,8 @@ pub mod names {
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
     pub const RETRY_SCHEDULE_S: &str = "RETRY_SCHEDULE_S";
     pub const SOURCES: &str = "SOURCES";
+    /// `[vars.DESTINATIONS.<name>]` tables (CONTRACT §7); without it, `ORIGIN_URL`.
+    pub const DESTINATIONS: &str = "DESTINATIONS";
     /// The secret that opens the admin routes; without it they do not exist.
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 }
@@ -62,6 +64,14 @@ pub enum ConfigError {
          (wrangler secret put {secret}; locally, a line in .dev.vars)"
     )]
     MissingSecret { source_name: String, secret: String },
+    /// One destination's table is wrong: `key` names the key at fault (`name` for the
+    /// table's name itself).
+    #[error("destination `{name}`: `{key}` {problem}")]
+    Destination {
+        name: String,
+        key: &'static str,
+        problem: String,
+    },
     /// A `[vars]` entry or secret outside the sources is wrong.
     #[error("{name}: {problem}")]
     Var { name: &'static str, problem: String },
@@ -84,8 +94,9 @@ pub enum ForwardMode {
 pub struct Settings {
     /// `FORWARD_MODE`: `queue` (default), `origin`, or `discard` (verify only).
     pub forward_mode: ForwardMode,
-    /// `ORIGIN_URL`: where normalized, signed events are POSTed (http or https).
-    pub origin_url: String,
+    /// `ORIGIN_URL`: where normalized, signed events are POSTed (http or https), when
+    /// `DESTINATIONS` is not set (it is then the one destination, `origin`).
+    pub origin_url: Option<String>,
     /// `ORIGIN_TIMEOUT_MS`: inline forward timeout in origin mode (default 5000, at most 9000).
     pub origin_timeout_ms: u64,
     /// `DEDUP_TTL_S`: how long a seen ID is remembered (default 604800, at least 60).
@@ -114,16 +125,14 @@ impl Settings {
         };
         let origin_url = var(names::ORIGIN_URL)
             .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .ok_or(ConfigError::Var {
-                name: names::ORIGIN_URL,
-                problem: "not set: events need somewhere to go".into(),
-            })?;
-        if !(origin_url.starts_with("http://") || origin_url.starts_with("https://")) {
-            return Err(ConfigError::Var {
-                name: names::ORIGIN_URL,
-                problem: format!("`{origin_url}` is not an http:// or https:// URL"),
-            });
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &origin_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Var {
+                    name: names::ORIGIN_URL,
+                    problem: format!("`{url}` is not an http:// or https:// URL"),
+                });
+            }
         }
         let dedup_ttl_s = number(&var, names::DEDUP_TTL_S, DEFAULT_DEDUP_TTL_S)?;
         if dedup_ttl_s < MIN_DEDUP_TTL_S {
@@ -151,7 +160,11 @@ impl Settings {
                 ),
             });
         }
-        let retry_schedule_s = retry_schedule(var(names::RETRY_SCHEDULE_S).as_deref())?;
+        let retry_schedule_s = parse_retry_schedule(var(names::RETRY_SCHEDULE_S).as_deref())
+            .map_err(|problem| ConfigError::Var {
+                name: names::RETRY_SCHEDULE_S,
+                problem,
+            })?;
         Ok(Settings {
             forward_mode,
             origin_url,
@@ -161,22 +174,12 @@ impl Settings {
             retry_schedule_s,
         })
     }
-
-    /// The delay before retry number `attempts` (the attempt that just failed: 1 after the
-    /// first), or `None` when the schedule is used up and the event is a dead letter.
-    pub fn retry_delay_s(&self, attempts: u32) -> Option<u32> {
-        let i = usize::try_from(attempts.max(1) - 1).ok()?;
-        self.retry_schedule_s.get(i).copied()
-    }
 }
 
-/// Parses `RETRY_SCHEDULE_S`: whole seconds separated by commas, each at most 12 h. `none`
+/// Parses a retry schedule (`RETRY_SCHEDULE_S`, a destination's `retry_schedule_s`): whole
+/// seconds separated by commas, each at most 12 h; unset or empty is the default; `none`
 /// retries nothing (the first failure is a dead letter).
-fn retry_schedule(value: Option<&str>) -> Result<Vec<u32>, ConfigError> {
-    let problem = |problem: String| ConfigError::Var {
-        name: names::RETRY_SCHEDULE_S,
-        problem,
-    };
+pub fn parse_retry_schedule(value: Option<&str>) -> Result<Vec<u32>, String> {
     let value = match value.map(str::trim) {
         None | Some("") => return Ok(DEFAULT_RETRY_SCHEDULE_S.to_vec()),
         Some("none") => return Ok(Vec::new()),
@@ -186,13 +189,13 @@ fn retry_schedule(value: Option<&str>) -> Result<Vec<u32>, ConfigError> {
         .split(',')
         .map(|d| match d.trim().parse::<u32>() {
             Ok(d) if d <= MAX_RETRY_DELAY_S => Ok(d),
-            Ok(d) => Err(problem(format!(
+            Ok(d) => Err(format!(
                 "{d} is over {MAX_RETRY_DELAY_S} s, the longest delay Queues allows"
-            ))),
-            Err(_) => Err(problem(format!(
+            )),
+            Err(_) => Err(format!(
                 "`{}` is not a whole number of seconds (expected e.g. \"5,60,300\", or \"none\")",
                 d.trim()
-            ))),
+            )),
         })
         .collect()
 }
@@ -496,13 +499,9 @@ mod tests {
                 ..
             }
         ));
-        assert!(matches!(
-            err(&[]),
-            ConfigError::Var {
-                name: "ORIGIN_URL",
-                ..
-            }
-        ));
+        // Without ORIGIN_URL the settings stand (DESTINATIONS may route the events; without
+        // either, the destinations are refused: destinations::table's tests).
+        assert_eq!(Settings::from_vars(vars(&[])).unwrap().origin_url, None);
         assert!(matches!(
             err(&[("ORIGIN_URL", "ftp://x")]),
             ConfigError::Var {
@@ -535,19 +534,10 @@ mod tests {
         assert!(DEFAULT_RETRY_SCHEDULE_S
             .iter()
             .all(|&d| d <= MAX_RETRY_DELAY_S));
-        assert_eq!(
-            (1..=9).map(|a| s.retry_delay_s(a)).collect::<Vec<_>>(),
-            [5, 60, 300, 1800, 7200, 18000, 36000, 43200]
-                .map(Some)
-                .into_iter()
-                .chain([None])
-                .collect::<Vec<_>>()
-        );
         let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", " 1, 2 ,4")])).unwrap();
         assert_eq!(s.retry_schedule_s, [1, 2, 4]);
-        assert_eq!((s.retry_delay_s(3), s.retry_delay_s(4)), (Some(4), None));
         let s = Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", "none")])).unwrap();
-        assert_eq!(s.retry_delay_s(1), None);
+        assert!(s.retry_schedule_s.is_empty());
         let err = |v: &str| {
             Settings::from_vars(vars(&[URL, ("RETRY_SCHEDULE_S", v)]))
                 .unwrap_err()

@@ -2,7 +2,7 @@
 //! drop replays and duplicates, and forward them signed with Standard Webhooks.
 //!
 //! The core modules are pure and take `now` as an argument: [`canonical`], [`providers`],
-//! [`envelope`], [`status`], [`config`], [`signing`], [`routes`], [`forward`], [`admin`]. The
+//! [`envelope`], [`status`], [`config`], [`destinations`], [`signing`], [`routes`], [`forward`], [`admin`]. The
 //! `edge` module (wasm only) is the one place that touches the Workers runtime; `cli` (native
 //! only) is the `edgehook` command.
 
@@ -13,6 +13,7 @@ pub mod canonical;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod config;
+pub mod destinations;
 pub mod envelope;
 pub mod error;
 pub mod forward;
