@@ -12,11 +12,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use edgehook::cli::dead_letters::{Admin, Replay};
+use edgehook::cli::dead_letters::{Admin, Replay, Selection};
 use edgehook::cli::origin::{Origin, OriginOptions, Verdict};
 use edgehook::cli::send;
 use edgehook::cli::CliError;
 use edgehook::forward::DeadLetter;
+
+/// A listing of one source's dead letters.
+fn by_source(source: &str) -> Selection {
+    Selection {
+        source: Some(source.into()),
+        destination: None,
+    }
+}
 
 const ADMIN_TOKEN: &str = "adm-test-t0ken-5f3c9a1e";
 
@@ -89,7 +97,9 @@ impl Recorder {
 fn wait_for_dead(worker: &Worker, n: usize) -> Vec<DeadLetter> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let listed = admin(worker).list(None, None).expect("listing");
+        let listed = admin(worker)
+            .list(&Selection::default(), None)
+            .expect("listing");
         if listed.len() >= n || Instant::now() > deadline {
             assert_eq!(listed.len(), n, "{listed:?}\n{}", worker.logs());
             return listed;
@@ -173,18 +183,22 @@ fn fifty_dead_letters_are_listed_then_replayed_since_a_time_and_arrive_once() {
         "newest first"
     );
     // Pages follow KV's cursor; the per-source listing and --limit agree.
-    let page = admin(&worker).list_page(None, 20, None).unwrap();
+    let page = admin(&worker)
+        .list_page(&Selection::default(), 20, None)
+        .unwrap();
     assert_eq!(page.dead_letters.len(), 20);
     assert!(page.cursor.is_some());
     let rest = admin(&worker)
-        .list_page(None, 1000, page.cursor.as_deref())
+        .list_page(&Selection::default(), 1000, page.cursor.as_deref())
         .unwrap();
     assert_eq!(rest.dead_letters.len(), 30);
     assert_eq!(rest.cursor, None);
-    let first_30 = admin(&worker).list(Some("skyvern"), Some(30)).unwrap();
+    let first_30 = admin(&worker)
+        .list(&by_source("skyvern"), Some(30))
+        .unwrap();
     assert_eq!(first_30.len(), 30);
     assert!(admin(&worker)
-        .list(Some("browser-use"), None)
+        .list(&by_source("browser-use"), None)
         .unwrap()
         .is_empty());
 
@@ -211,7 +225,10 @@ fn fifty_dead_letters_are_listed_then_replayed_since_a_time_and_arrive_once() {
         let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(envelope["id"], webhook_id.as_str());
     }
-    assert!(admin(&worker).list(None, None).unwrap().is_empty());
+    assert!(admin(&worker)
+        .list(&Selection::default(), None)
+        .unwrap()
+        .is_empty());
     assert!(worker.kv_keys("dead").is_empty(), "no index entry left");
 }
 
@@ -247,7 +264,9 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
 
     // Wrong or missing token: 401 with no hint, on any admin path.
     let wrong = Admin::new(&worker.base, "adm-wrong", Duration::from_secs(30));
-    assert!(matches!(wrong.list(None, None), Err(CliError::Refused(m)) if m.starts_with("401")));
+    assert!(
+        matches!(wrong.list(&Selection::default(), None), Err(CliError::Refused(m)) if m.starts_with("401"))
+    );
     for (method, path) in [
         ("GET", "/admin/dead-letters"),
         ("POST", "/admin/replay"),
@@ -300,7 +319,10 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
     let (status, ct, shown) = raw_admin(&worker, "GET", &path, t, None);
     assert_eq!(status, 200);
     assert_eq!(ct, "application/cloudevents+json; charset=utf-8");
-    assert_eq!(shown, admin(&worker).show("skyvern", &big_id).unwrap());
+    assert_eq!(
+        shown,
+        admin(&worker).show("skyvern", &big_id, None).unwrap()
+    );
     assert!(shown.contains(&big_body), "the payload byte for byte");
 
     // One id, already marked seen at the edge: replayed and delivered, not a duplicate.
@@ -309,6 +331,7 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
         source: Some("skyvern".into()),
         ids: Some(vec![a.clone()]),
         since: None,
+        destination: None,
     };
     let answer = admin(&worker).replay(&what).unwrap();
     assert_eq!((answer.replayed, answer.failed.len()), (1, 0), "{answer:?}");
@@ -318,7 +341,7 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
     let again = post(&delivery(&worker, "skyvern", "failed", "one-a"));
     assert_eq!(json(&again)["status"], "duplicate", "it was seen all along");
     let left: BTreeSet<String> = admin(&worker)
-        .list(None, None)
+        .list(&Selection::default(), None)
         .unwrap()
         .into_iter()
         .map(|l| l.id)
@@ -344,10 +367,13 @@ fn one_id_a_seen_event_and_a_large_envelope_replay_and_bad_requests_are_refused(
     assert!(out.contains("skyvern:nope: no such dead letter"), "{out}");
 
     // Drop: gone from the listing, then 404.
-    admin(&worker).drop("skyvern", &b).unwrap();
-    assert!(admin(&worker).list(None, None).unwrap().is_empty());
+    admin(&worker).drop("skyvern", &b, None).unwrap();
+    assert!(admin(&worker)
+        .list(&Selection::default(), None)
+        .unwrap()
+        .is_empty());
     assert!(
-        matches!(admin(&worker).drop("skyvern", &b), Err(CliError::Refused(m)) if m.starts_with("404"))
+        matches!(admin(&worker).drop("skyvern", &b, None), Err(CliError::Refused(m)) if m.starts_with("404"))
     );
     let (code, _, err) = cli(&worker, &["show", "skyvern", &b]);
     assert_eq!(code, 1, "{err}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use edgehook::cli::send::{self, Prepared};
 use edgehook::config::Sources;
-use edgehook::forward::{queue_message, INLINE_MESSAGE_LIMIT};
+use edgehook::forward::{queue_messages, Target, INLINE_MESSAGE_LIMIT};
 use edgehook::providers::{self, Delivery, Headers};
 use edgehook::Secret;
 
@@ -72,8 +72,16 @@ fn message_len(body: &str) -> (usize, bool) {
     let envelope = edgehook::accept("skyvern", &*provider, &delivery, 1_764_700_000_000)
         .expect("the body is valid");
     let json = envelope.to_json();
-    let (_, stored) = queue_message("skyvern", &envelope.id, &json);
-    let (wrapper, _) = queue_message("skyvern", &envelope.id, "{}");
+    // As the Worker sends it to the one destination, `origin`, received at a time of as
+    // many digits as now's.
+    let origin = [Target {
+        destination: "origin",
+        base_attempts: 0,
+    }];
+    let message =
+        |json: &str| queue_messages("skyvern", &envelope.id, json, 1_764_700_000_000, &origin);
+    let stored = message(&json).stored;
+    let wrapper = message("{}").messages.remove(0);
     (wrapper.len() - 2 + json.len(), stored.is_some())
 }
 

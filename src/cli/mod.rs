@@ -4,7 +4,9 @@
 //! Exit codes: 0 success; 1 the other side refused (non-2xx answer, signature mismatch);
 //! 2 bad arguments or secret format; 3 the Worker could not be reached.
 
+pub mod admin;
 pub mod dead_letters;
+pub mod destinations;
 pub mod origin;
 pub mod send;
 
@@ -66,6 +68,8 @@ enum Command {
     Verify(VerifyArgs),
     /// See, replay and drop the Worker's dead letters (its admin routes; needs ADMIN_TOKEN).
     DeadLetters(dead_letters::DeadLettersArgs),
+    /// List the Worker's destinations; pause one and resume it (admin routes).
+    Destinations(destinations::DestinationsArgs),
 }
 
 #[derive(Args)]
@@ -189,6 +193,7 @@ pub fn main() -> ExitCode {
         Command::Sign(a) => run_sign(a),
         Command::Verify(a) => run_verify(a),
         Command::DeadLetters(a) => dead_letters::run(a),
+        Command::Destinations(a) => destinations::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

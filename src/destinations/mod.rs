@@ -14,6 +14,7 @@ pub mod keys;
 pub mod table;
 
 pub use attempt::{after_attempt, Failure, Next};
+pub use attempt::{AttemptOutcome, AttemptRecord};
 pub use filter::{Facts, Filter};
 
 use crate::signing::WebhookKey;
@@ -101,6 +102,18 @@ pub(crate) fn url_origin(url: &str) -> String {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit('@').next().unwrap_or_default();
     format!("{scheme}://{host}")
+}
+
+/// Where an accepted event stands with a destination once it was handed on: what the
+/// event log records at first (a destination it did not match is `filtered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// On the `EVENTS` queue, to be attempted.
+    Queued,
+    /// Delivered inline (origin mode).
+    Delivered,
+    /// Held by a pause (origin mode without a queue).
+    Held,
 }
 
 /// Every configured destination, in name order.

@@ -1,5 +1,6 @@
-//! The configuration cache: `[vars]`, `SOURCES`, `ORIGIN_SECRET` and each source's provider
-//! (with its keys imported into `crypto.subtle`), read and validated once per isolate.
+//! The configuration cache: `[vars]`, `SOURCES`, `DESTINATIONS` (with each `url`
+//! destination's signing key) and each source's provider (with its keys imported into
+//! `crypto.subtle`), read and validated once per isolate.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,9 +11,9 @@ use worker::Env;
 use super::crypto::{import_keys, OriginSigner, SubtleKeys};
 use super::{describe_js, raw_var, secret, var, warn};
 use crate::config::{names, ConfigError, Settings, Sources};
+use crate::destinations::{table, Destination, Destinations, Kind};
 use crate::error::Error;
 use crate::providers::{self, Provider};
-use crate::signing::WebhookKey;
 
 /// The configuration, read and validated once per isolate: env does not change while an
 /// isolate lives (a deploy or a secret change starts new ones). Reading it costs a crossing
@@ -21,12 +22,14 @@ use crate::signing::WebhookKey;
 pub(super) struct Config {
     pub settings: Settings,
     sources: Sources,
-    pub key: WebhookKey,
+    /// Every destination, validated against the secrets and bindings there are: a wrong
+    /// table is a configuration error, so nothing is accepted that could not be routed.
+    pub destinations: Destinations,
     /// Providers built so far, by source; a source whose table is wrong is not kept.
     providers: RefCell<HashMap<String, Rc<Source>>>,
-    /// `key` in `crypto.subtle`, once imported; `Some(None)` when importing failed (what
-    /// goes to the origin is then signed in wasm).
-    signer: RefCell<Option<Option<Rc<OriginSigner>>>>,
+    /// Each `url` destination's key in `crypto.subtle`, once imported; `None` when
+    /// importing failed (what goes to it is then signed in wasm).
+    signers: RefCell<HashMap<String, Option<Rc<OriginSigner>>>>,
 }
 
 /// A source's provider, and its HMAC keys imported into `crypto.subtle`.
@@ -46,30 +49,47 @@ impl Config {
         if let Some(c) = CONFIG.with_borrow(|c| c.clone()) {
             return Ok(c);
         }
+        let settings = Settings::from_vars(|n| var(env, n))?;
+        let sources = Sources::from_json(&table_json(env, names::SOURCES)?.ok_or_else(|| {
+            ConfigError::Sources("not set: add [vars.SOURCES.<name>] tables".into())
+        })?)?;
+        let lookups = table::Lookups {
+            secret: &|n| secret(env, n),
+            queue_bound: &|b| env.queue(b).is_ok(),
+            source_exists: &|s| sources.contains(s),
+        };
+        let tables = table_json(env, names::DESTINATIONS)?;
+        let destinations = table::destinations(tables.as_deref(), &settings, &lookups)?;
         let config = Rc::new(Config {
-            settings: Settings::from_vars(|n| var(env, n))?,
-            sources: sources(env)?,
-            key: origin_key(env)?,
+            settings,
+            sources,
+            destinations,
             providers: RefCell::default(),
-            signer: RefCell::default(),
+            signers: RefCell::default(),
         });
         CONFIG.set(Some(config.clone()));
         Ok(config)
     }
 
-    /// `ORIGIN_SECRET` in `crypto.subtle`, imported on first use; `None` if that failed.
-    pub async fn signer(&self) -> Option<Rc<OriginSigner>> {
-        if let Some(signer) = self.signer.borrow().clone() {
-            return signer;
+    /// A `url` destination's key in `crypto.subtle`, imported on first use; `None` for a
+    /// queue destination or if importing failed.
+    pub async fn signer(&self, destination: &Destination) -> Option<Rc<OriginSigner>> {
+        let Kind::Url { key, .. } = &destination.kind else {
+            return None;
+        };
+        if let Some(signer) = self.signers.borrow().get(&destination.name) {
+            return signer.clone();
         }
-        let signer = match OriginSigner::new(&self.key).await {
+        let signer = match OriginSigner::new(key).await {
             Ok(s) => Some(Rc::new(s)),
             Err(e) => {
                 warn("subtle_import_failed", "", "", &describe_js(&e));
                 None
             }
         };
-        *self.signer.borrow_mut() = Some(signer.clone());
+        self.signers
+            .borrow_mut()
+            .insert(destination.name.clone(), signer.clone());
         signer
     }
 
@@ -104,30 +124,23 @@ impl Config {
     }
 }
 
-/// `SOURCES` as wrangler binds it (an object, from `[vars.SOURCES.<name>]` tables), or as
-/// JSON text (set from the dashboard, or `wrangler dev --var SOURCES:'{…}'`).
-fn sources(env: &Env) -> Result<Sources, Error> {
-    let value = raw_var(env, names::SOURCES)
-        .ok_or_else(|| ConfigError::Sources("not set: add [vars.SOURCES.<name>] tables".into()))?;
-    let text = match value.as_string() {
-        Some(text) => text,
-        None => worker::js_sys::JSON::stringify(&value)
-            .map(String::from)
-            .map_err(|e| ConfigError::Sources(describe_js(&e)))?,
+/// A table of tables (`SOURCES`, `DESTINATIONS`) as JSON text: wrangler binds
+/// `[vars.NAME.<key>]` tables as an object; set from the dashboard, or with `wrangler dev
+/// --var NAME:'{…}'`, it is JSON text already. `None` when it is not set.
+fn table_json(env: &Env, name: &'static str) -> Result<Option<String>, Error> {
+    let Some(value) = raw_var(env, name) else {
+        return Ok(None);
     };
-    Ok(Sources::from_json(&text)?)
-}
-
-fn origin_key(env: &Env) -> Result<WebhookKey, Error> {
-    let s = secret(env, names::ORIGIN_SECRET).ok_or(ConfigError::Var {
-        name: names::ORIGIN_SECRET,
-        problem: "not set: wrangler secret put ORIGIN_SECRET (a whsec_<base64> key)".into(),
-    })?;
-    WebhookKey::from_secret(&s).map_err(|e| {
-        ConfigError::Var {
-            name: names::ORIGIN_SECRET,
-            problem: format!("{e}; expected whsec_<base64>"),
-        }
-        .into()
-    })
+    match value.as_string() {
+        Some(text) => Ok(Some(text)),
+        None => worker::js_sys::JSON::stringify(&value)
+            .map(|t| Some(String::from(t)))
+            .map_err(|e| {
+                ConfigError::Var {
+                    name,
+                    problem: describe_js(&e),
+                }
+                .into()
+            }),
+    }
 }

@@ -6,10 +6,9 @@ use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 
-use super::config::Source;
 use super::{describe_js, warn};
 use crate::error::Error;
-use crate::providers::{Delivery, HmacKeys, Prepared, Verified};
+use crate::providers::{Delivery, HmacKeys, Prepared, Provider, Verified};
 use crate::secret::Secret;
 use crate::signing::WebhookKey;
 
@@ -53,8 +52,8 @@ async fn import_hmac_key(
     Ok(JsFuture::from(key).await?.unchecked_into())
 }
 
-/// `ORIGIN_SECRET` imported into `crypto.subtle`: signs what goes to the origin at the
-/// runtime's native speed (a 1 MB envelope costs ~7 ms of HMAC in wasm).
+/// A `url` destination's `whsec_` key imported into `crypto.subtle`: signs what goes to it
+/// at the runtime's native speed (a 1 MB envelope costs ~7 ms of HMAC in wasm).
 pub(super) struct OriginSigner {
     subtle: web_sys::SubtleCrypto,
     key: web_sys::CryptoKey,
@@ -118,15 +117,15 @@ async fn hash_with_subtle(
 }
 
 /// Verifies a delivery as `Provider::verify` does, hashing with `crypto.subtle` when the
-/// source's keys are imported, else (or if it fails) with RustCrypto in wasm.
+/// source's keys are imported (`subtle`), else (or if it fails) with RustCrypto in wasm.
 pub(super) async fn verify<'a>(
-    source: &Source,
+    provider: &dyn Provider,
+    subtle: Option<&SubtleKeys>,
     delivery: &Delivery<'a>,
     now_ms: u64,
 ) -> Result<Verified<'a>, Error> {
-    let provider = &*source.provider;
     let prepared = provider.prepare(delivery, now_ms)?;
-    let Some(subtle) = &source.subtle else {
+    let Some(subtle) = subtle else {
         return prepared.hash_natively(provider.mac_keys());
     };
     match hash_with_subtle(subtle, &prepared).await {

@@ -1,15 +1,15 @@
-//! The fetch handler: route, read, verify, normalize, dedup in KV, hand on, mark seen,
-//! answer, and one log line per delivery.
+//! The fetch handler: route, read, verify, normalize, dedup in KV, hand on to every
+//! destination that wants it, mark seen, answer, and one log line per delivery.
 
-use worker::js_sys::Uint8Array;
 use worker::wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
+use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::Context;
 use worker::{console_log, Env};
 
 use super::config::Config;
 use super::crypto::verify;
-use super::queue::hand_on;
+use super::hand_on::{hand_on, Event};
+use super::http::{answer, body_bytes, JSON};
 use super::{describe_js, kv, now_ms, warn};
 use crate::config::ForwardMode;
 use crate::envelope::normalize;
@@ -71,6 +71,11 @@ async fn fetch(
         Err(e) => Answer::for_error(e),
     };
     let (outcome, reason, message) = match &result {
+        Ok(Outcome::Accepted) if log.filtered => (
+            "accepted",
+            None,
+            Some("filtered: no destination's filter matches it".to_owned()),
+        ),
         Ok(Outcome::Accepted) => ("accepted", None, None),
         Ok(Outcome::Duplicate) => ("duplicate", None, None),
         Err(e) => ("refused", Some(e.reason()), Some(e.to_string())),
@@ -86,8 +91,8 @@ async fn fetch(
             reason,
             message,
             id: log.id.as_deref(),
-            attempts: None,
             duration_ms: now_ms().saturating_sub(started),
+            ..LogLine::default()
         }
         .to_json()
     );
@@ -106,29 +111,20 @@ struct Handled {
     source: Option<String>,
     provider: Option<&'static str>,
     id: Option<String>,
+    /// Accepted, but no destination's filter matched it.
+    filtered: bool,
 }
 
 /// A JSON answer, with an `allow` header for a 405.
-pub(super) fn respond(
-    status: u16,
-    body: &str,
-    allow: Option<&str>,
-) -> Result<web_sys::Response, JsValue> {
-    let headers = web_sys::Headers::new()?;
-    headers.set("content-type", "application/json; charset=utf-8")?;
-    if let Some(allow) = allow {
-        headers.set("allow", allow)?;
+fn respond(status: u16, body: &str, allow: Option<&str>) -> Result<web_sys::Response, JsValue> {
+    match allow {
+        Some(allow) => answer(
+            status,
+            &[("content-type", JSON), ("allow", allow)],
+            Some(body),
+        ),
+        None => answer(status, &[("content-type", JSON)], Some(body)),
     }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(&headers);
-    web_sys::Response::new_with_opt_str_and_init(Some(body), &init)
-}
-
-/// The request body, read to the end.
-pub(super) async fn body_bytes(req: &web_sys::Request) -> Result<Vec<u8>, JsValue> {
-    let buffer = JsFuture::from(req.array_buffer()?).await?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// Where and when a delivery arrived.
@@ -177,7 +173,8 @@ async fn ingest(
         body: &body,
         path_token: token,
     };
-    let verified = verify(&source_cfg, &delivery, now_ms).await?;
+    let subtle = source_cfg.subtle.as_ref();
+    let verified = verify(provider, subtle, &delivery, now_ms).await?;
     let envelope = normalize(source, provider, &verified, now_ms)?;
     log.id = Some(envelope.id.clone());
     if settings.forward_mode == ForwardMode::Discard {
@@ -194,7 +191,14 @@ async fn ingest(
         Err(e) => warn("seen_check_failed", source, &envelope.id, &e.to_string()),
     }
     let json = envelope.to_json();
-    hand_on(env, &config, source, &envelope.id, &json, now_ms).await?;
+    let event = Event {
+        source,
+        envelope: &envelope,
+        json: &json,
+        received_ms: now_ms,
+    };
+    let placed = hand_on(env, &config, &event).await?;
+    log.filtered = placed.is_empty();
     // Handed on: the answer need not wait for the mark (CONTRACT §5 holds, it is written
     // after the hand-on). Until it lands, a resend of the same event is forwarded again,
     // and the origin dedups it on webhook-id.

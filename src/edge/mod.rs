@@ -1,19 +1,30 @@
 //! The Workers runtime side, and the only module that touches `worker`, one file per
 //! concern: [`fetch`] (route, verify, dedup in KV, hand on, mark seen, answer, log),
-//! [`config`] (the configuration, read once per isolate), [`crypto`] (`crypto.subtle`
-//! hashing), [`queue`] (enqueue, and the consumer that delivers to the origin on the retry
-//! schedule), [`dead_letters`] (what the origin never took) and [`admin`] (the admin
-//! routes: list, show, replay and drop dead letters).
+//! [`hand_on`] (to every destination an event matches), [`deliver`] (one attempt to one
+//! destination), [`queue`] (sending messages, and the consumer that attempts each on its
+//! destination's schedule), [`messages`] (a queued message as received), [`held`]
+//! (pauses, held events, drains), [`dead_letters`] (what a destination never took),
+//! [`store`] (KV listing and writing), [`config`] (the configuration, read once per
+//! isolate), [`crypto`] (`crypto.subtle` hashing and signing), [`http`] (bodies and
+//! answers), [`admin`] (the admin routes) and [`cron`] (the Cron Trigger).
 //!
 //! Everything it decides is decided by the pure modules; this folder moves bytes between them
 //! and the runtime's KV, Queues and `fetch`, and reads the clock.
 
 mod admin;
 mod config;
+mod cron;
 mod crypto;
 mod dead_letters;
+mod deliver;
+mod enqueue;
 mod fetch;
+mod hand_on;
+mod held;
+mod http;
+mod messages;
 mod queue;
+mod store;
 
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
