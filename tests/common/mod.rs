@@ -62,6 +62,13 @@ pub struct Setup {
     pub cli_vars: Vec<(&'static str, String)>,
     pub vars: Vec<(&'static str, String)>,
     pub sources: String,
+    /// `[vars.DESTINATIONS.<name>]` tables (TOML), empty for none.
+    pub destinations: String,
+    /// More wrangler.toml, appended at the end (queue producers of destinations, ...).
+    pub extra_toml: String,
+    /// Whole wrangler.toml files of other Workers run beside this one in the same
+    /// `wrangler dev` (each `-c`), sharing its local queues.
+    pub beside: Vec<String>,
     pub secrets: Vec<(&'static str, String)>,
 }
 
@@ -76,6 +83,9 @@ impl Setup {
             cli_vars: Vec::new(),
             vars: vec![("MAX_BODY_BYTES", "1048576".into())],
             sources: SOURCES.to_owned(),
+            destinations: String::new(),
+            extra_toml: String::new(),
+            beside: Vec::new(),
             secrets: vec![
                 ("BROWSER_USE_WEBHOOK_SECRET", BROWSER_USE_SECRET.into()),
                 ("OTHER_SECRET", "rotated-out-secret".into()),
@@ -100,6 +110,7 @@ impl Setup {
             t.push_str(&format!("{k} = \"{v}\"\n"));
         }
         t.push_str(&self.sources);
+        t.push_str(&self.destinations);
         t.push_str("\n[[kv_namespaces]]\nbinding = \"SEEN\"\nid = \"test\"\n");
         if self.with_queue {
             t.push_str(&format!(
@@ -112,6 +123,7 @@ impl Setup {
                 self.max_retries
             ));
         }
+        t.push_str(&self.extra_toml);
         t
     }
 }
@@ -130,36 +142,40 @@ pub struct Worker {
     pub base: String,
     dir: tempfile::TempDir,
     log: PathBuf,
+    launch: Launch,
 }
 
-impl Worker {
-    pub fn start(setup: &Setup) -> Worker {
-        let built = Path::new(ROOT).join("build/index.js");
-        assert!(
-            built.exists(),
-            "{} is missing: build the Worker first (scripts/test.sh does)",
-            built.display()
-        );
+/// How `wrangler dev` is started for a Worker, kept to start it again.
+struct Launch {
+    port: u16,
+    beside: usize,
+    cli_vars: Vec<(&'static str, String)>,
+    retry_schedule_s: String,
+}
+
+impl Launch {
+    /// Starts `wrangler dev` in `dir`, appending what it prints to `log`.
+    fn spawn(&self, dir: &Path, log: &Path) -> Child {
         let wrangler = Path::new(ROOT).join("node_modules/.bin/wrangler");
         assert!(
             wrangler.exists(),
             "wrangler is not installed: run `npm ci` (scripts/test.sh does)"
         );
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("wrangler.toml"), setup.toml()).unwrap();
-        let dev_vars: String = setup
-            .secrets
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect();
-        std::fs::write(dir.path().join(".dev.vars"), dev_vars).unwrap();
-        let port = free_port();
-        let log = dir.path().join("wrangler.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(&wrangler)
-            .current_dir(dir.path())
-            .args(["dev", "--config", "wrangler.toml", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut configs = vec!["--config".to_owned(), "wrangler.toml".to_owned()];
+        for i in 0..self.beside {
+            configs.extend(["--config".to_owned(), format!("beside-{i}.toml")]);
+        }
+        Command::new(&wrangler)
+            .current_dir(dir)
+            .arg("dev")
+            .args(&configs)
+            .args(["--ip", "127.0.0.1"])
+            .args(["--port", &self.port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .args([
                 "--persist-to",
@@ -168,11 +184,10 @@ impl Worker {
             ])
             .args([
                 "--var",
-                &format!("RETRY_SCHEDULE_S:{}", setup.retry_schedule_s),
+                &format!("RETRY_SCHEDULE_S:{}", self.retry_schedule_s),
             ])
             .args(
-                setup
-                    .cli_vars
+                self.cli_vars
                     .iter()
                     .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
             )
@@ -183,15 +198,60 @@ impl Worker {
             .stderr(out)
             .process_group(0)
             .spawn()
-            .expect("start wrangler dev");
+            .expect("start wrangler dev")
+    }
+}
+
+impl Worker {
+    pub fn start(setup: &Setup) -> Worker {
+        let built = Path::new(ROOT).join("build/index.js");
+        assert!(
+            built.exists(),
+            "{} is missing: build the Worker first (scripts/test.sh does)",
+            built.display()
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("wrangler.toml"), setup.toml()).unwrap();
+        for (i, toml) in setup.beside.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("beside-{i}.toml")), toml).unwrap();
+        }
+        let dev_vars: String = setup
+            .secrets
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        std::fs::write(dir.path().join(".dev.vars"), dev_vars).unwrap();
+        let launch = Launch {
+            port: free_port(),
+            beside: setup.beside.len(),
+            cli_vars: setup.cli_vars.clone(),
+            retry_schedule_s: setup.retry_schedule_s.clone(),
+        };
+        let log = dir.path().join("wrangler.log");
         let mut worker = Worker {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
+            child: launch.spawn(dir.path(), &log),
+            base: format!("http://127.0.0.1:{}", launch.port),
             dir,
             log,
+            launch,
         };
         worker.wait_ready();
         worker
+    }
+
+    /// Stops `wrangler dev` and starts it again on the same port and state directory (KV,
+    /// D1 and Durable Objects persist there; the local queue, in memory, does not).
+    pub fn restart(&mut self) {
+        self.while_stopped(|_| {});
+    }
+
+    /// Stops `wrangler dev`, runs `f` on its directory (to change its persisted state as
+    /// an older deployment would have left it), and starts it again.
+    pub fn while_stopped(&mut self, f: impl FnOnce(&Path)) {
+        self.stop();
+        f(self.dir.path());
+        self.child = self.launch.spawn(self.dir.path(), &self.log);
+        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -300,6 +360,12 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Worker {
+    fn stop(&mut self) {
         // wrangler starts workerd and helpers in its process group: end them all.
         let pgid = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &pgid]).status();
