@@ -16,6 +16,11 @@ cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 echo "==> building the Worker" >&2
 sh scripts/build-worker.sh
 
+echo "==> wrangler deploy --dry-run (offline: every binding and table a user deploys)" >&2
+node_modules/.bin/wrangler deploy --dry-run --outdir target/dry-run >/dev/null
+node_modules/.bin/wrangler deploy --dry-run --outdir target/dry-run-example \
+  -c examples/three-destinations.toml >/dev/null
+
 echo "==> cargo test" >&2
 # Benches are compiled by clippy above; criterion does not take the test harness flags.
 cargo test --lib --bins --tests
